@@ -1,0 +1,19 @@
+"""Shared fixtures: real servers the tests start and stop themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.postgres import PostgresServer, start_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL cluster for the whole test session; tests create their own databases on it."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
