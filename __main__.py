@@ -1,0 +1,5 @@
+"""Pulumi entry point: validate the stack config, build the platform, export its cost."""
+
+from components.program import main
+
+main()

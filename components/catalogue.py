@@ -1,0 +1,548 @@
+"""The service catalogue: the one place that says what the platform runs.
+
+Every other part is derived from it: the containers (components/service.py), their start-up order,
+the cost allocation (components/cost.py), the Prometheus scrape jobs, dashboards and alerts, and the
+policy pack's expectations. Adding a service means adding one `ServiceSpec` to `CATALOGUE`.
+
+The limits here are the production values. `PLATFORM.md` fixes five of them (postgres 0.75/384 MiB,
+redis 0.2/128 MiB, backend 0.5/512 MiB, celery_worker 0.75/512 MiB, airflow 0.5/512 MiB); the rest are
+sized from each program's measured idle footprint plus headroom, and justified in
+docs/COST_OPTIMIZATION.md. A stack may lower a limit (dev does) but never raise it above these.
+
+Health checks name the binary they rely on, because a check whose command is missing from the image
+leaves the container unhealthy forever and, with `wait=True`, fails `pulumi up`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tier = Literal["data", "app", "edge", "monitoring", "exporter", "job"]
+AppImage = Literal["backend", "frontend"]
+Tuning = Literal["postgres", "redis", "web", "celery", "airflow"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HealthCheck(_Frozen):
+    """A Docker health check and the binary inside the image it depends on."""
+
+    test: tuple[str, ...]
+    """Docker's form: ("CMD", binary, args...) or ("CMD-SHELL", "shell line")."""
+    relies_on: str
+    """The executable the check runs inside the image (documented in docs/DEPLOYMENT.md)."""
+    interval_s: int = 30
+    """Seconds between checks."""
+    timeout_s: int = 5
+    """Seconds before one check counts as failed."""
+    retries: int = 3
+    """Consecutive failures before the container is marked unhealthy."""
+    start_period_s: int = 20
+    """Grace period after start during which failures do not count."""
+
+
+class Volume(_Frozen):
+    """A named Docker volume mounted into the service."""
+
+    role: str
+    """Short name, unique within the service; the volume is named `<prefix>-<service>-<role>`."""
+    path: str
+    """Mount point inside the container."""
+    data: bool = True
+    """Data volumes are protected and retained on delete so a replace never loses them."""
+
+
+class HostMount(_Frozen):
+    """A read-only bind mount from the host (only the container metrics exporter needs these)."""
+
+    host_path: str
+    """Path on the Docker host."""
+    path: str
+    """Mount point inside the container."""
+
+
+class MetricsEndpoint(_Frozen):
+    """An HTTP endpoint Prometheus scrapes; each becomes one scrape job."""
+
+    job: str
+    """Scrape job name (unique across the catalogue)."""
+    port: int
+    """Port inside the internal network."""
+    path: str = "/metrics"
+    """HTTP path of the metrics."""
+    interval_s: int | None = None
+    """Scrape interval when it differs from the global one (e.g. slow cost metrics)."""
+
+
+class ServiceSpec(_Frozen):
+    """One container of the platform, with its production limits and everything derived from it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """Service name; also its DNS alias on the internal network (with `_` as `-`)."""
+    description: str
+    """What it does, shown by `plan`."""
+    tier: Tier
+    """Grouping for dashboards, cost reports and policies."""
+    image: str | None = None
+    """Pinned image `repo:tag`; None for application images, which each stack sets."""
+    app_image: AppImage | None = None
+    """Which per-stack application image this service runs, when `image` is None."""
+    cpus: float = Field(gt=0)
+    """CPU limit (cores) in production."""
+    memory_mib: int = Field(gt=0)
+    """Memory limit (MiB) in production."""
+    min_memory_mib: int = Field(gt=0)
+    """Floor below which the program cannot run; a stack may not set less."""
+    port: int | None = None
+    """Main port inside the network, if it serves one."""
+    command: tuple[str, ...] = ()
+    """Command override; empty keeps the image's default."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Plain, non-secret environment."""
+    secret_env: dict[str, str] = Field(default_factory=dict)
+    """Environment built from secrets: values are `str.format` templates over secret names."""
+    healthcheck: HealthCheck
+    """How Docker knows it is healthy; dependants wait for it."""
+    depends_on: tuple[str, ...] = ()
+    """Services that must be healthy before this one starts."""
+    volumes: tuple[Volume, ...] = ()
+    """Named volumes."""
+    host_mounts: tuple[HostMount, ...] = ()
+    """Read-only host bind mounts."""
+    metrics: tuple[MetricsEndpoint, ...] = ()
+    """Prometheus endpoints this service exposes."""
+    read_only_rootfs: bool = True
+    """Read-only root filesystem; writable paths come from volumes and tmpfs."""
+    writable_rootfs_reason: str | None = None
+    """Why the root filesystem must stay writable, when it must."""
+    tmpfs: tuple[str, ...] = ()
+    """Paths mounted as tmpfs (needed with a read-only root filesystem)."""
+    cap_add: tuple[str, ...] = ()
+    """Capabilities added back after dropping ALL."""
+    privileged: bool = False
+    """Only the container metrics exporter may be privileged (policy allow-list)."""
+    user: str | None = None
+    """User to run as, when the image's default is root and need not be."""
+    tuning: Tuning | None = None
+    """Which limit-derived server settings apply (components/tuning.py)."""
+    public: bool = False
+    """Publishes ports on the host (only the edge proxy)."""
+    route: str | None = None
+    """URL path prefix nginx proxies to this service's `port` (None: not routed)."""
+
+
+def _http_wget(url: str, **kwargs: int) -> HealthCheck:
+    """Busybox/GNU wget check: present in Alpine and busybox-based images."""
+    return HealthCheck(
+        test=("CMD", "wget", "-q", "--spider", "-T", "4", url), relies_on="wget", **kwargs
+    )
+
+
+def _http_python(url: str, **kwargs: int) -> HealthCheck:
+    """HTTP check via the image's own Python (app images are Python; they need not ship curl)."""
+    code = f"import urllib.request; urllib.request.urlopen({url!r}, timeout=4)"
+    return HealthCheck(test=("CMD", "python", "-c", code), relies_on="python", **kwargs)
+
+
+_PG_IMAGE = "postgres:15.13-alpine"
+
+CATALOGUE: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        name="postgres",
+        description="Main database, also the stock search engine (replaces Elasticsearch)",
+        tier="data",
+        image=_PG_IMAGE,
+        cpus=0.75,
+        memory_mib=384,
+        min_memory_mib=256,
+        port=5432,
+        env={"POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres", "PGDATA": "/data/pgdata"},
+        secret_env={"POSTGRES_PASSWORD": "{postgres_password}"},
+        healthcheck=HealthCheck(
+            test=("CMD", "pg_isready", "-U", "postgres", "-h", "127.0.0.1"),
+            relies_on="pg_isready",
+            interval_s=10,
+            start_period_s=30,
+        ),
+        volumes=(Volume(role="data", path="/data"),),
+        read_only_rootfs=True,
+        tmpfs=("/var/run/postgresql", "/tmp"),
+        tuning="postgres",
+        # The entrypoint chowns PGDATA and drops to the postgres user with su-exec.
+        cap_add=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"),
+    ),
+    ServiceSpec(
+        name="redis",
+        description="Cache and Celery broker",
+        tier="data",
+        image="redis:7.4.2-alpine",
+        cpus=0.2,
+        memory_mib=128,
+        min_memory_mib=64,
+        port=6379,
+        secret_env={"REDISCLI_AUTH": "{redis_password}", "REDIS_PASSWORD": "{redis_password}"},
+        healthcheck=HealthCheck(
+            test=("CMD-SHELL", "redis-cli ping | grep -q PONG"),
+            relies_on="redis-cli",
+            interval_s=10,
+        ),
+        volumes=(Volume(role="data", path="/data"),),
+        tuning="redis",
+        # The command runs through sh (to keep the password out of argv), which skips the image
+        # entrypoint's switch to the redis user, so name the user here.
+        user="redis",
+    ),
+    ServiceSpec(
+        name="backend",
+        description="FastAPI API behind nginx at /api",
+        tier="app",
+        app_image="backend",
+        cpus=0.5,
+        memory_mib=512,
+        min_memory_mib=256,
+        port=8000,
+        env={"PORT": "8000", "REDIS_HOST": "redis", "POSTGRES_HOST": "postgres"},
+        secret_env={
+            "DATABASE_URL": "postgresql://app:{app_db_password}@postgres:5432/investment",
+            "REDIS_URL": "redis://:{redis_password}@redis:6379/0",
+            "CELERY_BROKER_URL": "redis://:{redis_password}@redis:6379/1",
+            "SECRET_KEY": "{app_secret_key}",
+        },
+        healthcheck=_http_python("http://127.0.0.1:8000/api/health", start_period_s=40),
+        depends_on=("postgres", "redis"),
+        metrics=(
+            MetricsEndpoint(job="backend", port=8000, path="/api/metrics"),
+            MetricsEndpoint(job="cost", port=8000, path="/api/metrics/cost", interval_s=300),
+        ),
+        tmpfs=("/tmp",),
+        tuning="web",
+        route="/api/",
+    ),
+    ServiceSpec(
+        name="celery_worker",
+        description="Celery background jobs (sends task events for the exporter)",
+        tier="app",
+        app_image="backend",
+        cpus=0.75,
+        memory_mib=512,
+        min_memory_mib=256,
+        command=("celery", "-A", "app.worker", "worker", "--task-events", "--loglevel=INFO"),
+        secret_env={
+            "DATABASE_URL": "postgresql://app:{app_db_password}@postgres:5432/investment",
+            "CELERY_BROKER_URL": "redis://:{redis_password}@redis:6379/1",
+            "SECRET_KEY": "{app_secret_key}",
+        },
+        healthcheck=HealthCheck(
+            test=(
+                "CMD-SHELL",
+                'celery -A app.worker inspect ping --timeout 10 -d "celery@$HOSTNAME"',
+            ),
+            relies_on="celery",
+            interval_s=60,
+            timeout_s=20,
+            start_period_s=60,
+        ),
+        depends_on=("postgres", "redis"),
+        tmpfs=("/tmp",),
+        tuning="celery",
+    ),
+    ServiceSpec(
+        name="celery_beat",
+        description="Celery scheduler",
+        tier="app",
+        app_image="backend",
+        cpus=0.1,
+        memory_mib=160,
+        min_memory_mib=96,
+        command=(
+            "celery",
+            "-A",
+            "app.worker",
+            "beat",
+            "--schedule=/var/lib/celery/beat-schedule",
+            "--loglevel=INFO",
+        ),
+        secret_env={"CELERY_BROKER_URL": "redis://:{redis_password}@redis:6379/1"},
+        # Beat's persistent scheduler syncs its schedule file at least every 3 minutes while it
+        # ticks; a file older than 10 minutes means the loop is stuck, which a PID check misses.
+        healthcheck=HealthCheck(
+            test=(
+                "CMD",
+                "python",
+                "-c",
+                "import glob,os,sys,time; f=glob.glob('/var/lib/celery/beat-schedule*'); "
+                "sys.exit(0 if f and time.time()-max(map(os.path.getmtime,f))<600 else 1)",
+            ),
+            relies_on="python",
+            interval_s=60,
+            start_period_s=60,
+        ),
+        depends_on=("redis",),
+        volumes=(Volume(role="schedule", path="/var/lib/celery", data=False),),
+        tmpfs=("/tmp",),
+    ),
+    ServiceSpec(
+        name="airflow",
+        description="Airflow scheduler (LocalExecutor) for the data pipelines",
+        tier="app",
+        image="apache/airflow:2.10.5-python3.11",
+        cpus=0.5,
+        memory_mib=512,
+        min_memory_mib=384,
+        port=8974,
+        command=("scheduler",),
+        env={
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": "8974",
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "statsd-exporter",
+            "AIRFLOW__METRICS__STATSD_PORT": "9125",
+        },
+        secret_env={
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+                "postgresql+psycopg2://airflow:{airflow_db_password}@postgres:5432/airflow"
+            ),
+        },
+        healthcheck=HealthCheck(
+            test=("CMD", "curl", "--fail", "--silent", "http://127.0.0.1:8974/health"),
+            relies_on="curl",
+            interval_s=30,
+            start_period_s=90,
+        ),
+        depends_on=("postgres",),
+        volumes=(Volume(role="logs", path="/opt/airflow/logs"),),
+        read_only_rootfs=False,
+        writable_rootfs_reason=(
+            "Airflow writes pid files, compiled DAG caches and its airflow.cfg under $AIRFLOW_HOME"
+        ),
+        tuning="airflow",
+    ),
+    ServiceSpec(
+        name="prometheus",
+        description="Metrics store and alert evaluation",
+        tier="monitoring",
+        image="prom/prometheus:v2.53.4",
+        cpus=0.25,
+        memory_mib=320,
+        min_memory_mib=192,
+        port=9090,
+        command=(
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+            "--storage.tsdb.retention.time=15d",
+            "--storage.tsdb.retention.size=2GB",
+            "--web.enable-lifecycle",
+        ),
+        healthcheck=_http_wget("http://127.0.0.1:9090/-/healthy"),
+        volumes=(Volume(role="data", path="/prometheus"),),
+        metrics=(MetricsEndpoint(job="prometheus", port=9090),),
+    ),
+    ServiceSpec(
+        name="grafana",
+        description="Dashboards and alerting",
+        tier="monitoring",
+        image="grafana/grafana:11.6.0",
+        cpus=0.25,
+        memory_mib=256,
+        min_memory_mib=160,
+        port=3000,
+        env={
+            "GF_SERVER_ROOT_URL": "{public_url}/grafana/",
+            "GF_SERVER_SERVE_FROM_SUB_PATH": "true",
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+        },
+        secret_env={"GF_SECURITY_ADMIN_PASSWORD": "{grafana_admin_password}"},
+        healthcheck=_http_wget("http://127.0.0.1:3000/api/health"),
+        depends_on=("prometheus",),
+        volumes=(Volume(role="data", path="/var/lib/grafana"),),
+        metrics=(MetricsEndpoint(job="grafana", port=3000),),
+        tmpfs=("/tmp",),
+        route="/grafana/",
+    ),
+    ServiceSpec(
+        name="frontend",
+        description="Web UI (static build served by nginx-unprivileged on 8080)",
+        tier="app",
+        app_image="frontend",
+        cpus=0.1,
+        memory_mib=64,
+        min_memory_mib=32,
+        port=8080,
+        healthcheck=_http_wget("http://127.0.0.1:8080/"),
+        tmpfs=("/tmp", "/var/cache/nginx"),
+        route="/",
+    ),
+    ServiceSpec(
+        name="nginx",
+        description="The only public entry: TLS, / to frontend, /api to backend, /grafana/",
+        tier="edge",
+        image="nginx:1.27.4-alpine",
+        cpus=0.25,
+        memory_mib=64,
+        min_memory_mib=32,
+        port=443,
+        healthcheck=_http_wget("http://127.0.0.1:8081/healthz", interval_s=15),
+        depends_on=("backend", "frontend", "grafana"),
+        volumes=(Volume(role="certs", path="/etc/letsencrypt"),),
+        tmpfs=("/var/cache/nginx", "/var/run", "/tmp"),
+        # The master process binds 80/443 and switches workers to the nginx user.
+        cap_add=("NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"),
+        public=True,
+    ),
+    ServiceSpec(
+        name="backup",
+        description="Scheduled pg_dump with retention; serves its last-success metric",
+        tier="job",
+        image=_PG_IMAGE,
+        cpus=0.25,
+        memory_mib=128,
+        min_memory_mib=64,
+        port=9188,
+        command=("/bin/sh", "/opt/backup/entrypoint.sh"),
+        env={
+            "PGHOST": "postgres",
+            "PGPORT": "5432",
+            "PGUSER": "postgres",
+            "PGDATABASE": "investment",
+            "BACKUP_DIR": "/backups",
+        },
+        secret_env={"PGPASSWORD": "{postgres_password}"},
+        healthcheck=HealthCheck(
+            test=("CMD", "/bin/sh", "/opt/backup/healthcheck.sh"),
+            relies_on="sh",
+            interval_s=300,
+            start_period_s=120,
+        ),
+        depends_on=("postgres",),
+        volumes=(Volume(role="data", path="/backups"),),
+        metrics=(MetricsEndpoint(job="backup", port=9188, interval_s=300),),
+        tmpfs=("/tmp",),
+        user="70:70",
+    ),
+    ServiceSpec(
+        name="postgres_exporter",
+        description="PostgreSQL metrics (monitoring role in pg_monitor)",
+        tier="exporter",
+        image="quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+        cpus=0.1,
+        memory_mib=48,
+        min_memory_mib=24,
+        port=9187,
+        secret_env={
+            "DATA_SOURCE_NAME": (
+                "postgresql://monitoring:{monitoring_db_password}@postgres:5432/postgres"
+                "?sslmode=disable"
+            ),
+        },
+        healthcheck=_http_wget("http://127.0.0.1:9187/metrics"),
+        depends_on=("postgres",),
+        metrics=(MetricsEndpoint(job="postgres", port=9187),),
+    ),
+    ServiceSpec(
+        name="redis_exporter",
+        description="Redis metrics (the -alpine variant: the default image is FROM scratch)",
+        tier="exporter",
+        image="oliver006/redis_exporter:v1.67.0-alpine",
+        cpus=0.05,
+        memory_mib=32,
+        min_memory_mib=16,
+        port=9121,
+        env={"REDIS_ADDR": "redis://redis:6379"},
+        secret_env={"REDIS_PASSWORD": "{redis_password}"},
+        healthcheck=_http_wget("http://127.0.0.1:9121/health"),
+        depends_on=("redis",),
+        metrics=(MetricsEndpoint(job="redis", port=9121),),
+    ),
+    ServiceSpec(
+        name="celery_exporter",
+        description="Celery queue and task metrics (replaces scraping celery_worker:9540)",
+        tier="exporter",
+        image="danihodovic/celery-exporter:0.10.14",
+        cpus=0.1,
+        memory_mib=96,
+        min_memory_mib=64,
+        port=9808,
+        secret_env={"CE_BROKER_URL": "redis://:{redis_password}@redis:6379/1"},
+        healthcheck=_http_python("http://127.0.0.1:9808/health"),
+        depends_on=("redis",),
+        metrics=(MetricsEndpoint(job="celery", port=9808),),
+    ),
+    ServiceSpec(
+        name="nginx_exporter",
+        description="nginx stub_status metrics",
+        tier="exporter",
+        image="nginx/nginx-prometheus-exporter:1.4.1",
+        cpus=0.05,
+        memory_mib=24,
+        min_memory_mib=16,
+        port=9113,
+        command=("--nginx.scrape-uri=http://nginx:8081/stub_status",),
+        healthcheck=HealthCheck(
+            # The image is FROM scratch: no shell, no wget. The exporter binary is the only
+            # executable, and `--version` proves it can start; liveness of the HTTP side is
+            # covered by Prometheus' `up` for this job and its TargetDown alert.
+            test=("CMD", "/usr/bin/nginx-prometheus-exporter", "--version"),
+            relies_on="nginx-prometheus-exporter",
+        ),
+        depends_on=("nginx",),
+        metrics=(MetricsEndpoint(job="nginx", port=9113),),
+    ),
+    ServiceSpec(
+        name="cadvisor",
+        description="Container metrics: memory vs limit, CPU throttling, OOM kills",
+        tier="exporter",
+        image="gcr.io/cadvisor/cadvisor:v0.49.1",
+        cpus=0.2,
+        memory_mib=160,
+        min_memory_mib=96,
+        port=8080,
+        command=(
+            "--docker_only=true",
+            "--housekeeping_interval=30s",
+            "--store_container_labels=false",
+            "--whitelisted_container_labels=com.investment-platform.service",
+            "--disable_metrics=percpu,sched,tcp,udp,disk,diskIO,hugetlb,referenced_memory,advtcp",
+        ),
+        healthcheck=_http_wget("http://127.0.0.1:8080/healthz"),
+        host_mounts=(
+            HostMount(host_path="/", path="/rootfs"),
+            HostMount(host_path="/var/run", path="/var/run"),
+            HostMount(host_path="/sys", path="/sys"),
+            HostMount(host_path="/var/lib/docker", path="/var/lib/docker"),
+        ),
+        metrics=(MetricsEndpoint(job="cadvisor", port=8080),),
+        privileged=True,
+        read_only_rootfs=False,
+        writable_rootfs_reason="cAdvisor needs privileged access to read every container's cgroups",
+    ),
+    ServiceSpec(
+        name="statsd_exporter",
+        description="Turns Airflow's StatsD metrics into Prometheus metrics",
+        tier="exporter",
+        image="prom/statsd-exporter:v0.28.0",
+        cpus=0.05,
+        memory_mib=32,
+        min_memory_mib=16,
+        port=9102,
+        healthcheck=_http_wget("http://127.0.0.1:9102/metrics"),
+        metrics=(MetricsEndpoint(job="airflow", port=9102),),
+    ),
+)
+
+
+def catalogue_by_name(catalogue: tuple[ServiceSpec, ...] = CATALOGUE) -> dict[str, ServiceSpec]:
+    """Index the catalogue by service name."""
+    return {spec.name: spec for spec in catalogue}
+
+
+def dns_name(service: str) -> str:
+    """The service's host name on the internal network (Docker aliases allow no underscores in TLS
+    names, and nginx upstreams read better with dashes)."""
+    return service.replace("_", "-")

@@ -1,0 +1,253 @@
+"""Run the real Pulumi program offline, under the SDK's own mocks, and record what it registers.
+
+This is how the program is planned on a machine without the Pulumi CLI or a Docker engine: the
+stack's config is read from `Pulumi.yaml` (project defaults) and `Pulumi.<stack>.yaml`, handed to
+the runtime with `set_all_config`, and `__main__.py` runs exactly as under `pulumi preview`, with a
+mock monitor recording every resource, its inputs and its options (parent, dependencies, protect,
+retainOnDelete, deleteBeforeReplace, import id). `secure:` values cannot be decrypted without the
+CLI, so a placeholder stands in for them, still marked secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+MASK = "[secret]"
+
+
+class StackFileError(ValueError):
+    """The stack file is missing or not valid YAML."""
+
+
+@dataclass
+class RecordedResource:
+    """One resource the program registered, as the engine would have seen it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    """Inputs with secret values replaced by "[secret]"."""
+    raw_inputs: bytes
+    """The serialized property struct, secrets still marked (for the policy analyzer)."""
+    secret_paths: list[str]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    dependencies: list[str]
+    import_id: str
+    provider: str
+
+
+@dataclass
+class PlanResult:
+    """Everything a run of the program produced."""
+
+    project: str
+    stack: str
+    config: dict[str, str]
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        for r in self.resources:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def read_stack_config(
+    stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None
+) -> tuple[str, dict[str, str], list[str]]:
+    """(project, config as `project:key` -> string, secret keys) from the project and stack files.
+
+    Project-level defaults from Pulumi.yaml apply first; the stack file overrides them; then
+    `overrides` (for tests and benchmarks), keyed without namespace, with None deleting a key.
+    """
+    project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = project_file["name"]
+    stack_path = root / f"Pulumi.{stack}.yaml"
+    if not stack_path.exists():
+        raise StackFileError(f"{stack_path.name}: no such stack file (stacks: {_stacks(root)})")
+    try:
+        stack_file = yaml.safe_load(stack_path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{stack_path.name}: not valid YAML: {exc}") from None
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, decl in (project_file.get("config") or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(decl, dict) and "default" in decl:
+            config[full] = _stringify(decl["default"])
+        elif isinstance(decl, dict) and "value" in decl:
+            config[full] = _stringify(decl["value"])
+        elif not isinstance(decl, dict):
+            config[full] = _stringify(decl)
+    for key, value in (stack_file.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = SECRET_PLACEHOLDER
+            secret_keys.append(key)
+        else:
+            config[key] = _stringify(value)
+    for key, value in (overrides or {}).items():
+        full = f"{project}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = _stringify(value)
+    return project, config, secret_keys
+
+
+def _stacks(root: Path) -> str:
+    names = sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")
+    )
+    return ", ".join(names)
+
+
+def _mask(value: Any, path: str, secret_paths: list[str]) -> Any:
+    if rpc.is_rpc_secret(value):
+        secret_paths.append(path)
+        return MASK
+    if isinstance(value, dict):
+        return {k: _mask(v, f"{path}.{k}" if path else k, secret_paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, f"{path}[{i}]", secret_paths) for i, v in enumerate(value)]
+    return value
+
+
+class _Mocks(pmocks.Mocks):
+    """Resource outputs echo the inputs, plus the few computed values the program reads."""
+
+    def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = f"generated-{args.name}"
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = f"sha256:{abs(hash(args.inputs.get('name'))):064x}"[:71]
+        return (args.resource_id or f"{args.name}-id", outputs)
+
+    def call(
+        self, args: pmocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return ({}, None)
+
+
+class _RecordingMonitor(pmocks.MockMonitor):
+    """The SDK's mock monitor, also recording the options the plain one drops."""
+
+    def __init__(self, mocks: pmocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RecordedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        secret_paths: list[str] = []
+        masked = _mask(inputs, "", secret_paths)
+        self.recorded.append(
+            RecordedResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=masked,
+                raw_inputs=request.object.SerializeToString(),
+                secret_paths=secret_paths,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                dependencies=list(request.dependencies),
+                import_id=request.importId,
+                provider=request.provider,
+            )
+        )
+        return response
+
+
+async def _resolve(value: Any) -> Any:
+    """Resolve the Outputs inside an exported value into plain data, masking secrets."""
+    from pulumi import Output
+
+    if isinstance(value, Output):
+        resolved = await value.future()
+        secret = await value.is_secret()
+        return MASK if secret else await _resolve(resolved)
+    if isinstance(value, dict):
+        return {k: await _resolve(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [await _resolve(v) for v in value]
+    return value
+
+
+def run_program(
+    stack: str,
+    *,
+    root: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
+    program: Path | None = None,
+) -> PlanResult:
+    """Run `__main__.py` (or `program`) for `stack` under mocks; return what it registered.
+
+    Errors the program raises (e.g. an invalid config) propagate unchanged.
+    """
+    project, config, secret_keys = read_stack_config(stack, root, overrides)
+    settings.reset_options(project=project, stack=stack, preview=True)
+    set_all_config(config, secret_keys)
+    # The root stack resource that set_mocks registers must live on the loop the program runs on.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = _RecordingMonitor(_Mocks())
+    pmocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
+    result = PlanResult(project=project, stack=stack, config=config)
+    entry = program or root / "__main__.py"
+
+    async def run() -> None:
+        await run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__") and None)
+        root_resource = settings.get_root_resource()
+        outputs = getattr(root_resource, "outputs", {}) or {}
+        result.outputs = {k: await _resolve(v) for k, v in outputs.items()}
+
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+        settings.reset_options()
+    result.resources = monitor.recorded
+    return result
+
+
+def struct_from_bytes(data: bytes) -> struct_pb2.Struct:
+    """Rebuild a recorded property struct (for the policy analyzer)."""
+    struct = struct_pb2.Struct()
+    struct.ParseFromString(data)
+    return struct

@@ -1,0 +1,191 @@
+"""The whole platform on one Docker host: network, secrets and every catalogue service in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.catalogue import ServiceSpec
+from components.config import StackConfig, resolve_specs
+from components.nginx import render_nginx_conf
+from components.secrets import Secrets
+from components.service import PortBinding, Service, ServiceArgs, Upload, container_name
+from components.stackcost import stack_cost
+from components.tuning import tuned_command, tuned_env
+
+
+class CatalogueError(ValueError):
+    """The catalogue itself is inconsistent (unknown dependency, cycle)."""
+
+
+def start_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    """Services sorted so each comes after everything it depends on (stable, catalogue order)."""
+    by_name = {s.name: s for s in specs}
+    ordered: list[ServiceSpec] = []
+    state: dict[str, str] = {}
+
+    def visit(spec: ServiceSpec, path: tuple[str, ...]) -> None:
+        if state.get(spec.name) == "done":
+            return
+        if state.get(spec.name) == "visiting":
+            raise CatalogueError(f"dependency cycle: {' -> '.join((*path, spec.name))}")
+        state[spec.name] = "visiting"
+        for dep in spec.depends_on:
+            if dep not in by_name:
+                raise CatalogueError(f"{spec.name} depends on unknown service '{dep}'")
+            visit(by_name[dep], (*path, spec.name))
+        state[spec.name] = "done"
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec, ())
+    return ordered
+
+
+def public_url(config: StackConfig) -> str:
+    """The URL users reach the platform at."""
+    scheme = "http" if config.tls.mode == "none" else "https"
+    return f"{scheme}://{config.domain}"
+
+
+def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, list[PortBinding]]:
+    """Host port bindings per service: nginx publicly; in dev, other services on loopback only.
+
+    Host ports equal container ports unless two services share one, in which case the later one
+    moves up by 10000 (deterministic, so the same stack always gets the same ports).
+    """
+    bindings: dict[str, list[PortBinding]] = {}
+    used: set[int] = set()
+    for spec in specs:
+        if spec.public:
+            if config.tls.mode == "none":
+                bindings[spec.name] = [PortBinding(80, 8088, "127.0.0.1")]
+            else:
+                bindings[spec.name] = [
+                    PortBinding(80, 80, "0.0.0.0"),
+                    PortBinding(443, 443, "0.0.0.0"),
+                ]
+            used.update(b.external for b in bindings[spec.name])
+    if config.publish_ports:
+        for spec in specs:
+            if spec.public or spec.port is None:
+                continue
+            port = spec.port
+            while port in used:
+                port += 10000
+            used.add(port)
+            bindings[spec.name] = [PortBinding(spec.port, port, "127.0.0.1")]
+    return bindings
+
+
+def _secret_env(
+    spec: ServiceSpec, secrets: Mapping[str, pulumi.Output[str]]
+) -> dict[str, pulumi.Input[str]]:
+    env: dict[str, pulumi.Input[str]] = {}
+    for key, template in spec.secret_env.items():
+        env[key] = pulumi.Output.all(**secrets).apply(lambda s, t=template: t.format(**s))
+    return env
+
+
+@dataclass
+class PlatformArgs:
+    """Inputs of the platform: the validated stack config and any extra uploads by service."""
+
+    config: StackConfig
+    """The validated stack config."""
+
+
+class Platform(pulumi.ComponentResource):
+    """Every service of the platform on one Docker host, started in dependency order."""
+
+    services: dict[str, Service]
+    network: docker.Network
+    secrets: Secrets
+
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("investment:platform:Platform", name, None, opts)
+        config = args.config
+        self.provider = docker.Provider(
+            f"{name}-docker", host=config.docker_host, opts=pulumi.ResourceOptions(parent=self)
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.network = docker.Network(
+            f"{name}-network",
+            name=f"{config.name_prefix}-internal",
+            driver="bridge",
+            labels=[
+                docker.NetworkLabelArgs(label="com.investment-platform.stack", value=config.stack)
+            ],
+            opts=child,
+        )
+        self.secrets = Secrets(f"{name}-secrets", opts=pulumi.ResourceOptions(parent=self))
+        specs = resolve_specs(config)
+        ports = host_ports(config, specs)
+        uploads = self._uploads(config, specs)
+        context = {"public_url": public_url(config)}
+        self.services = {}
+        for spec in start_order(specs):
+            self.services[spec.name] = Service(
+                f"{name}-{spec.name.replace('_', '-')}",
+                ServiceArgs(
+                    spec=spec,
+                    stack=config.stack,
+                    name_prefix=config.name_prefix,
+                    network=self.network,
+                    command=tuned_command(spec),
+                    env={
+                        **{k: v.format(**context) for k, v in spec.env.items()},
+                        **tuned_env(spec),
+                    },
+                    secret_env=_secret_env(spec, self.secrets.values),
+                    depends_on=[self.services[d] for d in spec.depends_on],
+                    uploads=uploads.get(spec.name, []),
+                    ports=ports.get(spec.name, []),
+                    adopt_volumes=config.adopt_volumes,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers={"docker": self.provider}),
+            )
+        self.cost = stack_cost(config)
+        self.register_outputs(
+            {
+                "network": self.network.name,
+                "containers": {n: s.container_name for n, s in self.services.items()},
+                "cost": self.cost.as_output(),
+            }
+        )
+
+    def _uploads(
+        self, config: StackConfig, specs: Sequence[ServiceSpec]
+    ) -> dict[str, list[Upload]]:
+        nginx = render_nginx_conf(specs, domain=config.domain, tls_mode=config.tls.mode)
+        uploads: dict[str, list[Upload]] = {"nginx": [Upload("/etc/nginx/nginx.conf", nginx)]}
+        if config.tls.mode == "provided":
+            cfg = pulumi.Config("investment-platform")
+            uploads["nginx"] += [
+                Upload("/etc/nginx/tls/tls.crt", cfg.require_secret("tlsCertificate")),
+                Upload("/etc/nginx/tls/tls.key", cfg.require_secret("tlsPrivateKey")),
+            ]
+        return uploads
+
+
+def summary(platform: Platform, config: StackConfig) -> dict[str, object]:
+    """The stack outputs: where the platform is, what runs, and what it costs."""
+    return {
+        "url": public_url(config),
+        "dockerHost": config.docker_host,
+        "services": {
+            name: {
+                "image": svc.spec.image,
+                "cpus": svc.spec.cpus,
+                "memoryMib": svc.spec.memory_mib,
+                "container": container_name(config.name_prefix, name),
+            }
+            for name, svc in platform.services.items()
+        },
+        "cost": platform.cost.as_output(),
+    }

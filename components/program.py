@@ -1,0 +1,44 @@
+"""The Pulumi program's body, kept out of `__main__.py` so that file only wires things together."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi.runtime.config import CONFIG
+
+from components.config import PROJECT, ConfigError, StackConfig, load_config
+from components.platform import Platform, PlatformArgs, summary
+from components.secrets import SECRET_KEYS
+
+# Keys read elsewhere as secrets (never validated as plain text).
+_SECRET_CONFIG_KEYS = {*SECRET_KEYS.values(), "tlsCertificate", "tlsPrivateKey"}
+
+
+def raw_project_config() -> dict[str, str]:
+    """Every non-secret `investment-platform:*` key of the stack, without the namespace.
+
+    pulumi.Config only answers for keys asked by name, and a mistyped key in a stack file must be
+    an error, not silently ignored; so read the whole map the engine handed to the program.
+    """
+    prefix = f"{PROJECT}:"
+    return {
+        key.removeprefix(prefix): value
+        for key, value in CONFIG.get().items()
+        if key.startswith(prefix) and key.removeprefix(prefix) not in _SECRET_CONFIG_KEYS
+    }
+
+
+def load_stack_config() -> StackConfig:
+    """Validate this stack's config, or stop the program with the message naming the key."""
+    try:
+        return load_config(pulumi.get_stack(), raw_project_config())
+    except ConfigError as exc:
+        # RunError makes the CLI print the message without a Python traceback.
+        raise pulumi.RunError(str(exc)) from None
+
+
+def main() -> None:
+    """Build the platform for the current stack and export what it is and costs."""
+    config = load_stack_config()
+    platform = Platform("investment", PlatformArgs(config=config))
+    for key, value in summary(platform, config).items():
+        pulumi.export(key, value)

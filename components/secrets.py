@@ -1,0 +1,50 @@
+"""The platform's secrets: from `pulumi config set --secret` when set, otherwise generated.
+
+Generated values live only in Pulumi's encrypted state (pulumi-random), never in a file. Each name
+here is a placeholder the catalogue's `secret_env` templates may use.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from components.config import PROJECT
+
+# Secret name -> the stack config key that may provide it.
+SECRET_KEYS: dict[str, str] = {
+    "postgres_password": "postgresPassword",
+    "redis_password": "redisPassword",
+    "app_db_password": "appDbPassword",
+    "airflow_db_password": "airflowDbPassword",
+    "monitoring_db_password": "monitoringDbPassword",
+    "grafana_admin_password": "grafanaAdminPassword",
+    "app_secret_key": "appSecretKey",
+}
+
+
+class Secrets(pulumi.ComponentResource):
+    """Every secret the services need, as secret Outputs keyed by name."""
+
+    values: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("investment:platform:Secrets", name, None, opts)
+        config = pulumi.Config(PROJECT)
+        self.values = {}
+        generated = []
+        for secret, key in SECRET_KEYS.items():
+            given = config.get_secret(key)
+            if given is not None:
+                self.values[secret] = given
+                continue
+            password = random.RandomPassword(
+                f"{name}-{secret.replace('_', '-')}",
+                length=48 if secret == "app_secret_key" else 32,
+                # URL-safe: these end up inside connection strings.
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.values[secret] = pulumi.Output.secret(password.result)
+            generated.append(secret)
+        self.register_outputs({"generated": sorted(generated)})
