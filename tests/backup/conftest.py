@@ -44,16 +44,26 @@ def image_bin(tmp_path_factory: pytest.TempPathFactory, postgres_server: Postgre
 
 
 @pytest.fixture
-def run_script(image_bin: Path, postgres_server: PostgresServer):
-    """Run a scripts/backup script with only the image's tools on PATH and the server's PG* vars."""
+def script_env(image_bin: Path, postgres_server: PostgresServer):
+    """The scripts' environment: only the image's tools on PATH, the server's PG* vars."""
+
+    def build(db: str = "postgres", **env: str) -> dict[str, str]:
+        return {"PATH": str(image_bin), "LANG": "C.UTF-8", **postgres_server.env(db), **env}
+
+    return build
+
+
+@pytest.fixture
+def run_script(image_bin: Path, script_env):
+    """Run a scripts/backup script to completion with `script_env`."""
 
     def run(
-        script: str, *args: str, db: str = "postgres", **env: str
+        script: str, *args: str, db: str = "postgres", stdin: str | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {"PATH": str(image_bin), "LANG": "C.UTF-8", **postgres_server.env(db), **env}
         return subprocess.run(
             [str(image_bin / "bash"), str(SCRIPTS / script), *args],
-            env=full_env,
+            env=script_env(db, **env),
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=300,
