@@ -12,7 +12,9 @@ import importlib
 from collections.abc import Sequence
 
 # Each entry is a module with add_parser(); adding a command means adding one line here.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "components.loadtest",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
