@@ -4,9 +4,9 @@ Every other part is derived from it: the containers (components/service.py), the
 the cost allocation (components/cost.py), the Prometheus scrape jobs, dashboards and alerts, and the
 policy pack's expectations. Adding a service means adding one `ServiceSpec` to `CATALOGUE`.
 
-The limits here are the production values. `PLATFORM.md` fixes five of them (postgres 0.75/384 MiB,
-redis 0.2/128 MiB, backend 0.5/512 MiB, celery_worker 0.75/512 MiB, airflow 0.5/512 MiB); the rest are
-sized from each program's measured idle footprint plus headroom, and justified in
+The limits here are the production values. `PLATFORM.md` fixes five of them (postgres
+0.75/384 MiB, redis 0.2/128 MiB, backend 0.5/512 MiB, celery_worker 0.75/512 MiB, airflow
+0.5/512 MiB); the rest are sized from each program's idle footprint plus headroom, justified in
 docs/COST_OPTIMIZATION.md. A stack may lower a limit (dev does) but never raise it above these.
 
 Health checks name the binary they rely on, because a check whose command is missing from the image

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 
 # Each entry is a module with add_parser(); adding a command means adding one line here.
 COMMAND_MODULES: tuple[str, ...] = (
+    "components.plan_cmd",
+    "components.cost_cmd",
+    "components.search.cli",
     "components.loadtest",
 )
 

@@ -31,7 +31,7 @@ from components.hostplans import HOST_PLANS
 
 PROJECT = "investment-platform"
 
-# A tag must be an exact version (it contains a digit and is not a moving alias); a digest also pins.
+# A tag must be an exact version (it has a digit and is not a moving alias); a digest also pins.
 _IMAGE_RE = re.compile(
     r"^(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::\d+/[a-z0-9._/-]+)?)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"

@@ -24,7 +24,8 @@ def certificate_paths(
 
 
 def _location(spec: ServiceSpec) -> str:
-    assert spec.route is not None and spec.port is not None
+    if spec.route is None or spec.port is None:
+        raise ValueError(f"{spec.name}: a routed service needs both route and port")
     upstream = f"http://{dns_name(spec.name)}:{spec.port}"
     # The API and Grafana keep their prefix (Grafana serves from its sub-path); "/" is the UI.
     return "\n".join(

@@ -24,6 +24,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 
+from components.config import StackConfig, load_config
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
 MASK = "[secret]"
@@ -31,6 +33,14 @@ MASK = "[secret]"
 
 class StackFileError(ValueError):
     """The stack file is missing or not valid YAML."""
+
+
+class ProgramError(RuntimeError):
+    """The program stopped with an error; `resources` is what it had registered by then."""
+
+    def __init__(self, message: str, resources: list[RecordedResource]) -> None:
+        super().__init__(message)
+        self.resources = resources
 
 
 @dataclass
@@ -53,6 +63,11 @@ class RecordedResource:
     dependencies: list[str]
     import_id: str
     provider: str
+
+    def unmasked_inputs(self) -> dict[str, Any]:
+        """The inputs with secret values revealed (offline placeholders; for tests only)."""
+        values, _ = rpc.deserialize_properties_unwrap_secrets(struct_from_bytes(self.raw_inputs))
+        return dict(values)
 
 
 @dataclass
@@ -165,8 +180,8 @@ class _RecordingMonitor(pmocks.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[RecordedResource] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
@@ -217,7 +232,8 @@ def run_program(
 ) -> PlanResult:
     """Run `__main__.py` (or `program`) for `stack` under mocks; return what it registered.
 
-    Errors the program raises (e.g. an invalid config) propagate unchanged.
+    An error the program raises (e.g. an invalid config) becomes a ProgramError carrying its
+    message and whatever had been registered before it.
     """
     project, config, secret_keys = read_stack_config(stack, root, overrides)
     settings.reset_options(project=project, stack=stack, preview=True)
@@ -231,16 +247,23 @@ def run_program(
     entry = program or root / "__main__.py"
 
     async def run() -> None:
-        await run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__") and None)
+        def program_body() -> None:
+            runpy.run_path(str(entry), run_name="__main__")
+
+        await run_pulumi_func(program_body)
         root_resource = settings.get_root_resource()
         outputs = getattr(root_resource, "outputs", {}) or {}
         result.outputs = {k: await _resolve(v) for k, v in outputs.items()}
 
     try:
         loop.run_until_complete(run())
+    except Exception as exc:
+        raise ProgramError(str(exc), monitor.recorded) from exc
     finally:
         loop.close()
-        asyncio.set_event_loop(None)
+        # Leave a usable loop behind for code that calls asyncio.get_event_loop() afterwards (the
+        # SDK's own mock helpers do).
+        asyncio.set_event_loop(asyncio.new_event_loop())
         settings.reset_options()
     result.resources = monitor.recorded
     return result
@@ -251,3 +274,21 @@ def struct_from_bytes(data: bytes) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.ParseFromString(data)
     return struct
+
+
+def load_offline_config(
+    stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None
+) -> StackConfig:
+    """The validated StackConfig of `stack`, read from the files as `run_program` reads them.
+
+    For tools that need the config but not the resources (cost, render). Raises ConfigError or
+    StackFileError with the message to show.
+    """
+    project, config, secret_keys = read_stack_config(stack, root, overrides)
+    prefix = f"{project}:"
+    raw = {
+        key.removeprefix(prefix): value
+        for key, value in config.items()
+        if key.startswith(prefix) and key not in secret_keys
+    }
+    return load_config(stack, raw)

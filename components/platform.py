@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -86,8 +86,15 @@ def _secret_env(
 ) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {}
     for key, template in spec.secret_env.items():
-        env[key] = pulumi.Output.all(**secrets).apply(lambda s, t=template: t.format(**s))
+        env[key] = pulumi.Output.all(**secrets).apply(_formatter(template))
     return env
+
+
+def _formatter(template: str) -> Callable[[dict[str, str]], str]:
+    def fill(values: dict[str, str]) -> str:
+        return template.format(**values)
+
+    return fill
 
 
 @dataclass

@@ -47,7 +47,7 @@ def postgres_flags(memory_mib: int, cpus: float) -> tuple[str, ...]:
 
 
 def redis_maxmemory_mib(memory_mib: int) -> int:
-    """Redis data may use 75% of the limit: the rest covers fragmentation, buffers and fork (COW)."""
+    """Redis data may use 75% of the limit; the rest covers fragmentation, buffers and fork."""
     return memory_mib * 3 // 4
 
 

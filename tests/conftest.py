@@ -11,7 +11,7 @@ from tests.support.postgres import PostgresServer, start_server
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One real PostgreSQL cluster for the whole test session; tests create their own databases on it."""
+    """One real PostgreSQL cluster for the whole session; tests create their own databases on it."""
     server = start_server()
     try:
         yield server

@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL cluster: initdb in a temporary directory, a free loopback port, pg_ctl to stop.
+"""A throwaway PostgreSQL cluster: initdb in a temp directory, a free loopback port, pg_ctl.
 
 No mocks: tests that need a database get a real server built from the installed binaries. As root
-(CI runs as root and initdb refuses to), the cluster is owned by and run as the `postgres` system user.
+(CI runs as root and initdb refuses to), the cluster is owned by and run as the `postgres`
+system user.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run(
-            self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"),
+            self._cmd(
+                str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"
+            ),
             check=False,
             capture_output=True,
         )
@@ -112,11 +115,22 @@ def start_server(base: Path | None = None) -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    # Loopback only, socket in the cluster's own directory, fsync off: these clusters are thrown away.
-    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -k {root} -c fsync=off -c full_page_writes=off"
+    # Loopback only, socket in the cluster's own directory, fsync off: the cluster is thrown away.
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -k {root}"
+        " -c fsync=off -c full_page_writes=off"
+    )
     subprocess.run(
         server._cmd(
-            str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-o", opts, "-w", "start"
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-l",
+            str(root / "log"),
+            "-o",
+            opts,
+            "-w",
+            "start",
         ),
         check=True,
         capture_output=True,

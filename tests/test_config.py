@@ -1,0 +1,176 @@
+"""Stack config validation: every invalid value stops the program with a message naming the key."""
+
+import json
+
+import pytest
+
+from components.config import ConfigError, check_image_pinned, load_config, resolve_specs
+
+IMAGES = json.dumps({"backend": "ghcr.io/acme/backend:1.2.3", "frontend": "ghcr.io/acme/fe:1.2.3"})
+
+
+def raw(**extra):
+    base = {"environment": "dev", "hostPlan": "local", "images": IMAGES}
+    base.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
+    return base
+
+
+def test_minimal_dev_config_loads_with_catalogue_defaults():
+    config = load_config("dev", raw())
+    assert config.environment == "dev"
+    assert config.budget_usd == 50.0
+    specs = {s.name: s for s in resolve_specs(config)}
+    assert (specs["postgres"].cpus, specs["postgres"].memory_mib) == (0.75, 384)
+    assert specs["backend"].image == "ghcr.io/acme/backend:1.2.3"
+    assert specs["celery_worker"].image == "ghcr.io/acme/backend:1.2.3"
+    assert specs["frontend"].image == "ghcr.io/acme/fe:1.2.3"
+
+
+def test_override_lowers_a_limit():
+    config = load_config("dev", raw(services={"backend": {"cpus": 0.25, "memoryMib": 300}}))
+    backend = next(s for s in resolve_specs(config) if s.name == "backend")
+    assert (backend.cpus, backend.memory_mib) == (0.25, 300)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"services": {"backend": {"cpus": -1}}},
+            "Pulumi.dev.yaml: investment-platform:services.backend.cpus: "
+            "Input should be greater than 0 (got -1)",
+        ),
+        (
+            {"services": {"backend": {"cpus": "lots"}}},
+            "Pulumi.dev.yaml: investment-platform:services.backend.cpus: Input should be a valid "
+            "number, unable to parse string as a number (got 'lots')",
+        ),
+        (
+            {"services": {"postgres": {"memoryMib": 128}}},
+            "Pulumi.dev.yaml: investment-platform:services.postgres.memoryMib: 128 MiB is below "
+            "the floor of 256 MiB for postgres",
+        ),
+        (
+            {"services": {"backend": {"memoryMib": 1024}}},
+            "Pulumi.dev.yaml: investment-platform:services.backend.memoryMib: 1024 MiB exceeds "
+            "the production limit 512 MiB; stacks may lower limits, never raise them",
+        ),
+        (
+            {"services": {"elasticsearch": {"cpus": 1}}},
+            "Pulumi.dev.yaml: investment-platform:services: unknown service 'elasticsearch'; "
+            "known services: airflow, backend, backup, cadvisor, celery_beat, celery_exporter, "
+            "celery_worker, frontend, grafana, nginx, nginx_exporter, postgres, "
+            "postgres_exporter, prometheus, redis, redis_exporter, statsd_exporter",
+        ),
+        (
+            {"images": {"backend": "ghcr.io/acme/backend:latest", "frontend": "fe:1.0.0"}},
+            "Pulumi.dev.yaml: investment-platform:images.backend: image "
+            "'ghcr.io/acme/backend:latest' uses the moving tag 'latest': pin an exact version",
+        ),
+        (
+            {"images": {"backend": "ghcr.io/acme/backend", "frontend": "fe:1.0.0"}},
+            "Pulumi.dev.yaml: investment-platform:images.backend: image 'ghcr.io/acme/backend' "
+            "has no tag: pin an exact version, e.g. 'ghcr.io/acme/backend:1.2.3'",
+        ),
+        (
+            {"hostPlan": "hetzner-cx23"},
+            "Pulumi.dev.yaml: investment-platform:services: CPU limits total 4.45 exceed "
+            "hetzner-cx23's 2 vCPUs x 1.5 allowed overcommit",
+        ),
+        (
+            {"hostPlan": "hetzner-cx23", "osReserveMib": 1024},
+            "Pulumi.dev.yaml: investment-platform:services: memory limits + OS reserve = 4456 MiB "
+            "exceed hetzner-cx23 (4096 MiB)",
+        ),
+        (
+            {"hostPlan": "ovh-tiny"},
+            "Pulumi.dev.yaml: investment-platform:hostPlan: unknown host plan 'ovh-tiny'; presets: "
+            "local, hetzner-cx23, hetzner-cx33, digitalocean-s-2vcpu-4gb, "
+            "digitalocean-s-4vcpu-8gb, linode-g6-standard-2, linode-g6-standard-4",
+        ),
+        (
+            {"budgetUsd": 0},
+            "Pulumi.dev.yaml: investment-platform:budgetUsd: Input should be greater than 0 (got 0)",
+        ),
+        (
+            {"colour": "blue"},
+            "Pulumi.dev.yaml: investment-platform:colour: unknown key",
+        ),
+        (
+            {"tls": {"mode": "letsencrypt"}},
+            "Pulumi.dev.yaml: investment-platform:tls: email is required when mode is letsencrypt",
+        ),
+        (
+            {"adoptVolumes": {"elasticsearch-data": "es_data"}},
+            "Pulumi.dev.yaml: investment-platform:adoptVolumes: unknown volume "
+            "'elasticsearch-data'; volumes: airflow-logs, backup-data, celery_beat-schedule, "
+            "grafana-data, nginx-certs, postgres-data, prometheus-data, redis-data",
+        ),
+    ],
+)
+def test_invalid_config_names_the_key(extra, message):
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("dev", raw(**extra))
+    assert str(excinfo.value) == message
+
+
+def test_missing_required_value():
+    values = raw()
+    del values["images"]
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("prod", values)
+    assert (
+        str(excinfo.value) == "Pulumi.prod.yaml: investment-platform:images: missing required value"
+    )
+
+
+def test_missing_environment():
+    values = raw()
+    del values["environment"]
+    with pytest.raises(ConfigError, match=r"investment-platform:environment: missing required"):
+        load_config("dev", values)
+
+
+def test_prod_must_not_publish_internal_ports():
+    values = raw(environment="prod", publishPorts=True, tls={"mode": "none"})
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("prod", values)
+    assert str(excinfo.value) == (
+        "Pulumi.prod.yaml: investment-platform:publishPorts: prod must not publish internal "
+        "ports; only nginx is public"
+    )
+
+
+def test_prod_needs_tls():
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("prod", raw(environment="prod", hostPlan="hetzner-cx33"))
+    assert str(excinfo.value) == (
+        "Pulumi.prod.yaml: investment-platform:tls.mode: prod needs TLS (letsencrypt or provided)"
+    )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "postgres:15.13-alpine",
+        "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+        "registry.example.com:5000/team/app:2024.11.3",
+        "redis@sha256:" + "a" * 64,
+    ],
+)
+def test_pinned_images_pass(image):
+    assert check_image_pinned(image) == image
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        ("redis", "has no tag"),
+        ("redis:latest", "moving tag 'latest'"),
+        ("redis:alpine", "moving tag 'alpine'"),
+        ("Redis:7", "not a valid image reference"),
+    ],
+)
+def test_unpinned_images_fail(image, reason):
+    with pytest.raises(ValueError, match=reason):
+        check_image_pinned(image)

@@ -1,0 +1,205 @@
+"""The whole program under the Pulumi SDK's mocks, for dev and prod."""
+
+import pytest
+
+from components.catalogue import CATALOGUE
+from components.offline import MASK, ProgramError, load_offline_config, run_program
+from components.stackcost import stack_cost
+
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+PLATFORM_LIMITS = {
+    "postgres": (0.75, 384),
+    "redis": (0.2, 128),
+    "backend": (0.5, 512),
+    "celery_worker": (0.75, 512),
+    "airflow": (0.5, 512),
+}
+
+
+@pytest.fixture(scope="module")
+def prod():
+    return run_program("prod")
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program("dev")
+
+
+def containers(result):
+    return {r.inputs["name"].removeprefix("investment-"): r for r in result.of_type(CONTAINER)}
+
+
+def test_every_catalogue_service_has_a_container(prod, dev):
+    expected = {s.name.replace("_", "-") for s in CATALOGUE}
+    assert set(containers(prod)) == expected
+    assert set(containers(dev)) == expected
+
+
+def test_prod_uses_exactly_the_platform_limits(prod):
+    by_name = containers(prod)
+    for service, (cpus, memory) in PLATFORM_LIMITS.items():
+        c = by_name[service.replace("_", "-")].inputs
+        assert (float(c["cpus"]), c["memory"]) == (cpus, memory), service
+        assert c["memorySwap"] == memory, service
+
+
+def test_dev_limits_never_exceed_prod(prod, dev):
+    p, d = containers(prod), containers(dev)
+    for name in p:
+        assert float(d[name].inputs["cpus"]) <= float(p[name].inputs["cpus"]), name
+        assert d[name].inputs["memory"] <= p[name].inputs["memory"], name
+    assert d["postgres"].inputs["memory"] == 320
+
+
+def test_containers_are_hardened_and_health_checked(prod):
+    for name, c in containers(prod).items():
+        i = c.inputs
+        assert i["healthcheck"]["tests"][0] in {"CMD", "CMD-SHELL"}, name
+        assert i["healthcheck"]["retries"] == 3, name
+        assert i["restart"] == "unless-stopped", name
+        assert i["wait"] is True, name
+        assert i["logDriver"] == "json-file", name
+        assert i["logOpts"] == {"max-size": "10m", "max-file": "3"}, name
+        assert i["securityOpts"] == ["no-new-privileges:true"], name
+        labels = {lbl["label"]: lbl["value"] for lbl in i["labels"]}
+        assert labels["com.investment-platform.service"] == name.replace("-", "_"), name
+        assert c.delete_before_replace, name
+        if name == "cadvisor":
+            assert i["privileged"] is True
+        else:
+            assert "privileged" not in i, name
+            assert i["capabilities"]["drops"] == ["ALL"], name
+
+
+def test_read_only_root_except_where_documented(prod):
+    writable = {n for n, c in containers(prod).items() if not c.inputs["readOnly"]}
+    assert writable == {"airflow", "cadvisor"}
+
+
+def test_health_checks_use_the_binary_the_image_has(prod):
+    by_name = containers(prod)
+    assert by_name["postgres"].inputs["healthcheck"]["tests"][:2] == ["CMD", "pg_isready"]
+    assert by_name["redis"].inputs["healthcheck"]["tests"] == [
+        "CMD-SHELL",
+        "redis-cli ping | grep -q PONG",
+    ]
+    assert by_name["prometheus"].inputs["healthcheck"]["tests"][-1] == (
+        "http://127.0.0.1:9090/-/healthy"
+    )
+    assert by_name["grafana"].inputs["healthcheck"]["tests"][-1] == (
+        "http://127.0.0.1:3000/api/health"
+    )
+
+
+def test_data_volumes_are_protected_and_retained(prod):
+    volumes = {r.inputs["name"]: r for r in prod.of_type(VOLUME)}
+    for name in (
+        "investment-postgres-data",
+        "investment-redis-data",
+        "investment-prometheus-data",
+        "investment-grafana-data",
+        "investment-backup-data",
+    ):
+        assert volumes[name].protect, name
+        assert volumes[name].retain_on_delete, name
+    assert not volumes["investment-celery-beat-schedule"].protect
+
+
+def test_containers_wait_for_their_dependencies(prod):
+    urns = {name: c.urn for name, c in containers(prod).items()}
+    deps = {name: set(c.dependencies) for name, c in containers(prod).items()}
+    assert {urns["postgres"], urns["redis"]} <= deps["backend"]
+    assert {urns["postgres"], urns["redis"]} <= deps["celery-worker"]
+    assert {urns["backend"], urns["frontend"], urns["grafana"]} <= deps["nginx"]
+    assert urns["postgres"] in deps["airflow"]
+    assert not any(u in deps["postgres"] for u in urns.values())
+
+
+def test_no_elasticsearch_anywhere(prod, dev):
+    for result in (prod, dev):
+        for r in result.resources:
+            assert "elasticsearch" not in repr(r.inputs).lower(), r.name
+            assert "elasticsearch" not in r.name.lower()
+
+
+def test_prod_publishes_only_nginx(prod):
+    published = {
+        n: c.inputs.get("ports") for n, c in containers(prod).items() if c.inputs.get("ports")
+    }
+    assert list(published) == ["nginx"]
+    assert [(p["internal"], p["external"]) for p in published["nginx"]] == [(80, 80), (443, 443)]
+
+
+def test_dev_publishes_on_loopback_only(dev):
+    ports = [p for c in containers(dev).values() for p in c.inputs.get("ports") or []]
+    assert ports
+    assert {p["ip"] for p in ports} == {"127.0.0.1"}
+    externals = [p["external"] for p in ports]
+    assert len(externals) == len(set(externals))
+    pg = containers(dev)["postgres"].inputs["ports"]
+    assert [(p["internal"], p["external"]) for p in pg] == [(5432, 5432)]
+
+
+def test_secrets_are_never_plain_text(prod):
+    backend = containers(prod)["backend"]
+    # One secret entry makes the whole list secret: Pulumi marks secrets per top-level property.
+    assert backend.inputs["envs"] == MASK
+    assert "envs" in backend.secret_paths
+    envs = backend.unmasked_inputs()["envs"]
+    assert (
+        "DATABASE_URL=postgresql://app:generated-investment-secrets-app-db-password"
+        "@postgres:5432/investment"
+    ) in envs
+    for r in prod.resources:
+        assert "generated-" not in repr(r.inputs), r.name
+
+
+def test_server_settings_follow_the_limits(prod, dev):
+    pg = containers(prod)["postgres"].inputs["command"]
+    assert "shared_buffers=96MB" in pg
+    assert "shared_buffers=80MB" in containers(dev)["postgres"].inputs["command"]
+    redis = containers(prod)["redis"].inputs["command"]
+    assert "--maxmemory 96mb" in redis[-1]
+    assert "WEB_CONCURRENCY=2" in containers(prod)["backend"].unmasked_inputs()["envs"]
+    assert "--concurrency=2" in containers(prod)["celery-worker"].inputs["command"]
+
+
+def test_nginx_gets_its_generated_config(prod):
+    uploads = containers(prod)["nginx"].inputs["uploads"]
+    conf = next(u["content"] for u in uploads if u["file"] == "/etc/nginx/nginx.conf")
+    assert "location /api/" in conf
+    assert "ssl_certificate /etc/letsencrypt/live/invest.example.com/fullchain.pem;" in conf
+
+
+def test_cost_outputs_match_the_cost_model(prod):
+    expected = stack_cost(load_offline_config("prod")).as_output()
+    assert prod.outputs["cost"] == expected
+    assert prod.outputs["cost"]["billedUsd"] == 8.78
+    assert prod.outputs["cost"]["billedUsd"] < 50
+    assert prod.outputs["cost"]["services"]["postgres"] == {
+        "cpus": 0.75,
+        "memoryMib": 384,
+        "monthlyUsd": 1.08,
+    }
+
+
+def test_adopted_volumes_are_imported_with_existing_names_and_protected():
+    result = run_program(
+        "prod", overrides={"adoptVolumes": {"postgres-data": "investment_db_data"}}
+    )
+    vol = next(r for r in result.of_type(VOLUME) if r.inputs["name"] == "investment_db_data")
+    assert vol.import_id == "investment_db_data"
+    assert vol.protect and vol.retain_on_delete
+    assert "labels" not in vol.inputs
+
+
+def test_invalid_config_stops_before_any_resource():
+    with pytest.raises(ProgramError) as excinfo:
+        run_program("prod", overrides={"services": {"backend": {"cpus": -1}}})
+    assert str(excinfo.value) == (
+        "Pulumi.prod.yaml: investment-platform:services.backend.cpus: "
+        "Input should be greater than 0 (got -1)"
+    )
+    assert excinfo.value.resources == []
