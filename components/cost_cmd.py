@@ -1,9 +1,9 @@
-"""`python -m components cost --stack S [--against-stack T | --against-ref REF]`: cost and cost diff.
+"""`python -m components cost --stack S [--against-stack T | --against-ref REF]`.
 
 Without a comparison it prints the stack's cost breakdown. With one it prints an Infracost-style
-diff (per line previous/new/Δ and the reason, billed total Δ, budget used). `--against-ref` runs this
-same command from a clean export of the repository at REF, so catalogue and stack-file changes both
-count. Every report also names the cheapest preset plan that fits the stack's limits.
+diff (per line previous/new/Δ and the reason, billed total Δ, budget used). `--against-ref` runs
+this same command from a clean export of the repository at REF, so catalogue and stack-file
+changes both count. Every report also names the cheapest preset plan that fits the stack's limits.
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ def test_override_lowers_a_limit():
         ),
         (
             {"budgetUsd": 0},
-            "Pulumi.dev.yaml: investment-platform:budgetUsd: Input should be greater than 0 (got 0)",
+            "Pulumi.dev.yaml: investment-platform:budgetUsd: "
+            "Input should be greater than 0 (got 0)",
         ),
         (
             {"colour": "blue"},

@@ -191,7 +191,8 @@ def test_adopted_volumes_are_imported_with_existing_names_and_protected():
     )
     vol = next(r for r in result.of_type(VOLUME) if r.inputs["name"] == "investment_db_data")
     assert vol.import_id == "investment_db_data"
-    assert vol.protect and vol.retain_on_delete
+    assert vol.protect
+    assert vol.retain_on_delete
     assert "labels" not in vol.inputs
 
 
