@@ -1,0 +1,47 @@
+"""`AlertingSettings`: where alerts go and when the budget alerts fire (stack key `alerting`).
+
+Kept free of `components.config` so the stack config can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+
+class AlertingSettings(BaseModel):
+    """Contact points and thresholds of Grafana's alerting, as a stack sets them."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=AliasGenerator(validation_alias=to_camel),
+        populate_by_name=True,
+    )
+
+    email_addresses: tuple[str, ...] = ()
+    """Recipients of alert e-mails (Grafana needs GF_SMTP_* settings to send them)."""
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """A webhook (Slack-compatible, ntfy, a chat bridge) that receives every alert."""
+    budget_warning_ratio: float = Field(default=0.8, gt=0, le=1)
+    """Projected monthly cost as a share of the budget at which the warning fires."""
+    budget_critical_ratio: float = Field(default=1.0, gt=0, le=2)
+    """Projected monthly cost as a share of the budget at which the critical alert fires."""
+    repeat_interval_h: int = Field(default=4, ge=1, le=168)
+    """Hours before a still-firing alert is sent again."""
+    runbook_base_url: str = "docs/MONITORING.md"
+    """Where the runbook lives; each alert links to `<this>#<alert anchor>`."""
+
+    @model_validator(mode="after")
+    def _warning_below_critical(self) -> AlertingSettings:
+        if self.budget_warning_ratio >= self.budget_critical_ratio:
+            raise ValueError(
+                f"budgetWarningRatio ({self.budget_warning_ratio:g}) must be below "
+                f"budgetCriticalRatio ({self.budget_critical_ratio:g})"
+            )
+        return self
+
+    @property
+    def has_receivers(self) -> bool:
+        """Whether the stack names anyone to notify (otherwise no contact point is created)."""
+        return bool(self.email_addresses or self.webhook_url)
