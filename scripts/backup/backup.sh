@@ -19,6 +19,8 @@
 #                         is applied there
 #   BACKUP_METRICS_FILE   Prometheus text file written on success, default BACKUP_DIR/backup.prom
 #   BACKUP_NOW            Unix time to name the backup with instead of the clock (tests, reruns)
+# Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 log() { printf '%s backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }

@@ -13,6 +13,8 @@
 #
 #   entrypoint.sh                 run forever (the container command)
 #   entrypoint.sh --next-run NOW  print the Unix time of the first scheduled run after NOW, then exit
+# Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -58,6 +60,9 @@ if [[ "${1:-}" == "--next-run" ]]; then
 fi
 [[ $# -eq 0 ]] || die "usage: entrypoint.sh [--next-run UNIX_TIME]"
 : "${BACKUP_DIR:?BACKUP_DIR must name the backup directory}"
+mkdir -p "$BACKUP_DIR" 2>/dev/null || true
+[[ -d "$BACKUP_DIR" && -w "$BACKUP_DIR" ]] ||
+    die "BACKUP_DIR $BACKUP_DIR is not a directory writable by uid $(id -u); mount the backup volume where this user may write"
 
 server_pid=""
 sleeper_pid=""

@@ -2,6 +2,8 @@
 # The container health check: healthy while the last successful backup is younger than
 # BACKUP_MAX_AGE_SECONDS (default 93600 = 26 h). Reads the metrics file backup.sh writes on success.
 # Needs bash, busybox awk and date.
+# Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 file="${BACKUP_METRICS_FILE:-${BACKUP_DIR:?BACKUP_DIR is not set}/backup.prom}"
 max_age="${BACKUP_MAX_AGE_SECONDS:-93600}"

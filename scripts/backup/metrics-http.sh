@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One HTTP/1.0 exchange on stdin/stdout, run by `nc -l -p PORT -e` for each connection:
 # GET /metrics returns BACKUP_METRICS_FILE (Prometheus text format; empty before the first success).
+# Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -uo pipefail
 export LC_ALL=C # ${#body} must count bytes for Content-Length
 

@@ -19,6 +19,8 @@
 # Exit codes: 0 restored, 1 restore failed (target untouched), 2 usage, 3 backup file refused,
 # 4 target exists and --force not given.
 # Runs under bash >= 4 with busybox or GNU tools; needs psql, pg_restore, sha256sum.
+# Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 
 log() { printf '%s restore: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }

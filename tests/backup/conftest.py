@@ -18,8 +18,8 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "backup"
 # The tools the scripts may use, as the postgres:15-alpine image provides them: busybox applets
 # (plus util-linux flock here: Debian's busybox lacks the flock applet that Alpine's has).
 BUSYBOX_APPLETS = (
-    *("awk", "basename", "cat", "cp", "cut", "date", "dirname", "env", "grep", "head", "ls"),
-    *("mkdir", "mktemp", "mv", "nc", "printf", "rm", "sed", "sha256sum", "sleep", "sort"),
+    *("awk", "basename", "cat", "cp", "cut", "date", "dirname", "env", "grep", "head", "id", "ls"),
+    *("mkdir", "mktemp", "mv", "nc", "printf", "rm", "sed", "sh", "sha256sum", "sleep", "sort"),
     *("stat", "sync", "tail", "timeout", "touch", "tr", "wc"),
 )
 

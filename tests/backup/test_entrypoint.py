@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -214,3 +215,46 @@ def test_entrypoint_backs_up_on_schedule_and_serves_the_metric(
     assert stderr.endswith("scheduler: stopping\n")
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError):
         sock.connect(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [("entrypoint.sh", ("--next-run", "0")), ("healthcheck.sh", ()), ("backup.sh", ())],
+)
+def test_scripts_started_with_sh_rerun_themselves_under_bash(script_env, image_bin, script, args):
+    # The container may start them as `sh script`; busybox ash lacks the bash features they use.
+    env = script_env(BACKUP_DIR="/nonexistent-backups", BACKUP_SCHEDULE="60")
+    done = subprocess.run(
+        [str(image_bin / "sh"), str(SCRIPTS / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    expected = {
+        "entrypoint.sh": (0, "60\n", ""),
+        "healthcheck.sh": (1, "unhealthy: no successful backup recorded in ", ""),
+        "backup.sh": (
+            1,
+            "",
+            "backup: FAILED: BACKUP_DIR '/nonexistent-backups' is not a directory\n",
+        ),
+    }[script]
+    assert done.returncode == expected[0]
+    assert done.stdout.startswith(expected[1])
+    assert done.stderr.endswith(expected[2])
+
+
+def test_entrypoint_refuses_a_backup_dir_it_cannot_write(run_script, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+
+    result = run_script("entrypoint.sh", BACKUP_DIR=str(not_a_dir))
+
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        f"scheduler: BACKUP_DIR {not_a_dir} is not a directory writable by uid {os.getuid()}; "
+        "mount the backup volume where this user may write\n"
+    )
