@@ -270,7 +270,13 @@ def _cost_job(settings: InfraCiSettings) -> Job:
                 env={"STACK": settings.deploy_stack, "BASE_REF": "${{ github.base_ref }}"},
             ),
             Step(
+                name="Add the cost diff to the job summary",
+                run='cat cost-diff.md >> "$GITHUB_STEP_SUMMARY"',
+            ),
+            # A fork's token cannot comment; its cost diff stays in the job summary.
+            Step(
                 name="Post or update the cost comment",
+                if_=SAME_REPO_PR,
                 uses=pins.GITHUB_SCRIPT,
                 env={"MARKER": COST_DIFF_MARKER, "BODY_FILE": "cost-diff.md"},
                 with_={"script": UPSERT_COMMENT_JS},

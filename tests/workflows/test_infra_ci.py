@@ -102,7 +102,13 @@ def test_cost_diff_is_one_sticky_comment_from_the_cost_command(infra):
         "--format markdown > cost-diff.md"
     )
     assert cost["env"] == {"STACK": "prod", "BASE_REF": "${{ github.base_ref }}"}
+    summary = _step(job, "Add the cost diff to the job summary")
+    assert summary["run"] == 'cat cost-diff.md >> "$GITHUB_STEP_SUMMARY"'
     comment = _step(job, "Post or update the cost comment")
+    assert comment["if"] == (
+        "github.event_name == 'pull_request' && "
+        "github.event.pull_request.head.repo.full_name == github.repository"
+    )
     assert comment["env"] == {"MARKER": COST_DIFF_MARKER, "BODY_FILE": "cost-diff.md"}
     assert "updateComment" in comment["with"]["script"]
 
