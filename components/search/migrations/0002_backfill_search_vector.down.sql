@@ -1,0 +1,2 @@
+-- Nothing to undo: the values go away with the column when 0001 is rolled back, and leaving them
+-- in place keeps this step cheap and safe to re-run.

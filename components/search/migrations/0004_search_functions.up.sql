@@ -1,0 +1,233 @@
+-- The interface the backend calls instead of Elasticsearch. Both functions return no rows (never
+-- an error) for NULL, empty, punctuation-only or hostile input: the query text only ever reaches
+-- websearch_to_tsquery (which never raises) or is reduced to alphanumeric tokens first.
+
+-- Lower-cased, unaccented alphanumeric words of a user query, in order.
+CREATE OR REPLACE FUNCTION public.stocks_search_tokens(query text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(array_agg(token), '{}')
+    FROM regexp_split_to_table(
+        lower(public.immutable_unaccent(coalesce(query, ''))), '[^[:alnum:]]+'
+    ) AS token
+    WHERE token <> ''
+$$;
+
+-- The tsquery for a user query. Without web-search operators: the words under both configurations
+-- the vector uses, or every word as a prefix (type-ahead: `appl` finds Apple). With operators
+-- (quotes, `or`, `-word`): web-search syntax under the english configuration.
+-- websearch_to_tsquery has no prefix syntax, so the prefix part is built from the sanitised
+-- tokens, which are alphanumeric and need no quoting.
+CREATE OR REPLACE FUNCTION public.stocks_search_query(query text)
+RETURNS tsquery
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+-- websearch_to_tsquery NOTICEs when a configuration drops every word (stop words only).
+SET client_min_messages = warning
+AS $$
+DECLARE
+    tokens text[] := public.stocks_search_tokens(query);
+    cleaned text := lower(public.immutable_unaccent(coalesce(query, '')));
+    result tsquery;
+BEGIN
+    IF cardinality(tokens) = 0 THEN
+        RETURN NULL;
+    END IF;
+    IF cleaned ~ '"|(^|\s)-|\sor\s' THEN
+        -- Operators: one configuration only, or `-word` could be satisfied through the other one
+        -- (`investment` is not a lexeme of the english-stemmed description). `simple` only when
+        -- english drops every word (stop words).
+        result := websearch_to_tsquery('english'::regconfig, cleaned);
+        IF numnode(result) = 0 THEN
+            result := websearch_to_tsquery('simple'::regconfig, cleaned);
+        END IF;
+    ELSE
+        result := websearch_to_tsquery('english'::regconfig, cleaned)
+            || websearch_to_tsquery('simple'::regconfig, cleaned)
+            || to_tsquery(
+                'simple'::regconfig, array_to_string(
+                    -- One-letter words stay whole: as prefixes they would match most of the table.
+                    ARRAY(SELECT token || CASE WHEN length(token) > 1 THEN ':*' ELSE '' END
+                          FROM unnest(tokens) AS token), ' & '
+                )
+            );
+    END IF;
+    IF numnode(result) = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN result;
+END
+$$;
+
+-- Ranking, best first: an exact ticker match; then stocks whose ticker or name matches, by
+-- ts_rank over the whole weighted vector (A ticker/name 1.0, B sector/industry 0.4, C description
+-- 0.2; normalisation 32 maps it into [0, 1)); then stocks that match only in sector, industry or
+-- description, by the same rank. Each tier ranks a bounded candidate set (1,000 name matches, 500
+-- others), which is what keeps a one-word query common in descriptions from ranking the table.
+-- A single one- or two-character query is a type-ahead on ticker and name prefixes instead.
+CREATE OR REPLACE FUNCTION public.search_stocks(query text, max_results integer DEFAULT 20)
+RETURNS TABLE (ticker text, name text, sector text, industry text, score numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+-- Custom plans on every call: a generic plan cannot see the tsquery or LIKE prefix and may skip
+-- the indexes.
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    tokens text[] := public.stocks_search_tokens(query);
+    tsq tsquery;
+    exact text := lower(btrim(coalesce(query, '')));
+    wanted integer := least(greatest(coalesce(max_results, 20), 0), 100);
+    found integer;
+    total integer := 0;
+BEGIN
+    IF cardinality(tokens) = 0 OR wanted = 0 THEN
+        RETURN;
+    END IF;
+
+    IF cardinality(tokens) = 1 AND length(tokens[1]) <= 2 THEN
+        RETURN QUERY
+        SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text, 1.0::numeric
+        FROM public.stocks AS s WHERE lower(s.ticker) = tokens[1];
+        GET DIAGNOSTICS found = ROW_COUNT;
+        total := total + found;
+        RETURN QUERY
+        SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text, 0.5::numeric
+        FROM public.stocks AS s
+        WHERE lower(s.ticker) LIKE tokens[1] || '%' AND lower(s.ticker) <> tokens[1]
+        -- The pattern operator class's own order, so that the index returns rows already sorted.
+        ORDER BY lower(s.ticker) USING ~<~
+        LIMIT wanted - total;
+        GET DIAGNOSTICS found = ROW_COUNT;
+        total := total + found;
+        IF total < wanted THEN
+            RETURN QUERY
+            SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text, 0.25::numeric
+            FROM public.stocks AS s
+            WHERE lower(public.immutable_unaccent(s.name)) LIKE tokens[1] || '%'
+              AND lower(s.ticker) NOT LIKE tokens[1] || '%'
+            ORDER BY lower(public.immutable_unaccent(s.name)) USING ~<~
+            LIMIT wanted - total;
+        END IF;
+        RETURN;
+    END IF;
+
+    tsq := public.stocks_search_query(query);
+    RETURN QUERY
+    SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text,
+           round(1 + CASE WHEN tsq IS NULL THEN 0 ELSE ts_rank(s.search_vector, tsq, 32) END::numeric, 6)
+    FROM public.stocks AS s WHERE lower(s.ticker) = exact;
+    GET DIAGNOSTICS found = ROW_COUNT;
+    total := total + found;
+    IF tsq IS NULL OR total >= wanted THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
+           round(ts_rank(c.search_vector, tsq, 32)::numeric, 6) AS score
+    FROM (
+        SELECT s.ticker, s.name, s.sector, s.industry, s.search_vector
+        FROM public.stocks AS s
+        WHERE public.stocks_name_document(s.ticker, s.name) @@ tsq AND lower(s.ticker) <> exact
+        LIMIT 1000
+    ) AS c
+    ORDER BY score DESC, c.ticker
+    LIMIT wanted - total;
+    GET DIAGNOSTICS found = ROW_COUNT;
+    total := total + found;
+    IF total >= wanted THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
+           round(ts_rank(c.search_vector, tsq, 32)::numeric, 6) AS score
+    FROM (
+        SELECT s.ticker, s.name, s.sector, s.industry, s.search_vector
+        FROM public.stocks AS s
+        WHERE s.search_vector @@ tsq
+          -- The A-weighted lexemes are the name document: no need to rebuild it from the text.
+          AND NOT ts_filter(s.search_vector, '{a}') @@ tsq
+          AND lower(s.ticker) <> exact
+        LIMIT 500
+    ) AS c
+    ORDER BY score DESC, c.ticker
+    LIMIT wanted - total;
+END
+$$;
+
+-- Typo-tolerant search over ticker and name, scored by trigram word similarity to the name (or
+-- similarity to the ticker). pg_trgm's default word-similarity threshold (0.6) misses real typos:
+-- `mircosoft` has a word similarity of only 0.43 to "microsoft corporation". So two passes:
+--   1. threshold 0.6 (close matches; few candidates, all ranked, at most 1,000);
+--   2. only if pass 1 found fewer than max_results: threshold 0.4, which catches one transposition
+--      or one wrong letter in a word of six letters or more, over a bounded candidate set (500),
+--      because a loose threshold on a common word (`banks`) matches thousands of names.
+-- Lower than 0.4 lets in noise and costs time. The thresholds are set for the duration of the
+-- function only. Queries shorter than three characters have no useful trigrams and take
+-- search_stocks' prefix type-ahead; the ticker is compared only for one-word queries of up to 8
+-- characters.
+CREATE OR REPLACE FUNCTION public.fuzzy_search_stocks(query text, max_results integer DEFAULT 20)
+RETURNS TABLE (ticker text, name text, sector text, industry text, score numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET pg_trgm.word_similarity_threshold = 0.6
+SET pg_trgm.similarity_threshold = 0.4
+SET plan_cache_mode = force_custom_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    cleaned text := array_to_string(public.stocks_search_tokens(query), ' ');
+    wanted integer := least(greatest(coalesce(max_results, 20), 0), 100);
+    with_ticker boolean;
+    found integer;
+BEGIN
+    IF cleaned = '' OR wanted = 0 THEN
+        RETURN;
+    END IF;
+    IF length(cleaned) < 3 THEN
+        RETURN QUERY SELECT * FROM public.search_stocks(cleaned, wanted);
+        RETURN;
+    END IF;
+    with_ticker := position(' ' IN cleaned) = 0 AND length(cleaned) <= 8;
+
+    RETURN QUERY
+    SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
+           round(greatest(
+               word_similarity(cleaned, c.normalized),
+               CASE WHEN with_ticker THEN similarity(cleaned, lower(c.ticker)) ELSE 0 END
+           )::numeric, 4) AS score
+    FROM (
+        SELECT s.ticker, s.name, s.sector, s.industry,
+               lower(public.immutable_unaccent(s.name)) AS normalized
+        FROM public.stocks AS s
+        WHERE cleaned <% lower(public.immutable_unaccent(s.name))
+           OR (with_ticker AND lower(s.ticker) % cleaned)
+        LIMIT 1000
+    ) AS c
+    ORDER BY score DESC, similarity(cleaned, c.normalized) DESC, c.ticker
+    LIMIT wanted;
+    GET DIAGNOSTICS found = ROW_COUNT;
+    IF found >= wanted THEN
+        RETURN;
+    END IF;
+
+    PERFORM set_config('pg_trgm.word_similarity_threshold', '0.4', true);
+    RETURN QUERY
+    SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
+           round(c.similarity::numeric, 4) AS score
+    FROM (
+        SELECT s.ticker, s.name, s.sector, s.industry,
+               word_similarity(cleaned, lower(public.immutable_unaccent(s.name))) AS similarity,
+               similarity(cleaned, lower(public.immutable_unaccent(s.name))) AS whole
+        FROM public.stocks AS s
+        WHERE cleaned <% lower(public.immutable_unaccent(s.name))
+        LIMIT 500
+    ) AS c
+    -- Pass 1 returned everything at or above its threshold (unless it hit its bound).
+    WHERE c.similarity < 0.6
+      AND NOT (with_ticker AND similarity(cleaned, lower(c.ticker)) >= 0.4)
+    ORDER BY score DESC, c.whole DESC, c.ticker
+    LIMIT wanted - found;
+END
+$$;
