@@ -1,0 +1,145 @@
+"""`cost-monitoring`: the cost model's estimate per service, the budget and its headroom, and what
+the services would cost billed for what they use (cAdvisor usage times the same unit prices).
+
+The series come from the recording rules of components/monitoring/cost_metrics.py; the budget
+panels' colours use the stack's alert thresholds, so the dashboard turns orange and red exactly when
+CostNearBudget and CostOverBudget fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_b
+
+from components.cost import CostReport
+from components.monitoring import cost_metrics as cm
+from components.monitoring.settings import AlertingSettings
+from dashboards import Layout, bargauge_panel, row, stat_panel, timeseries_panel, to_json
+
+UID = "cost-monitoring"
+TITLE = "Cost monitoring"
+
+
+def _budget(layout: Layout, report: CostReport, settings: AlertingSettings) -> list[Any]:
+    warn, crit = settings.budget_warning_ratio, settings.budget_critical_ratio
+    budget = report.budget_usd
+    return [
+        stat_panel(
+            layout,
+            "Projected monthly cost",
+            [(cm.PROJECTED, "")],
+            unit="currencyUSD",
+            description="The cost model's billed estimate plus the application's external spend.",
+            steps=((None, "green"), (budget * warn, "orange"), (budget * crit, "red")),
+        ),
+        stat_panel(layout, "Monthly budget", [(cm.BUDGET, "")], unit="currencyUSD"),
+        stat_panel(
+            layout,
+            "Headroom",
+            [(cm.HEADROOM, "")],
+            unit="currencyUSD",
+            steps=((None, "red"), (0, "orange"), (budget * (1 - warn), "green")),
+        ),
+        stat_panel(
+            layout,
+            "Budget used",
+            [(cm.USED_RATIO, "")],
+            unit="percentunit",
+            steps=((None, "green"), (warn, "orange"), (crit, "red")),
+        ),
+        stat_panel(
+            layout,
+            "Host and fixed costs (estimate)",
+            [(cm.BILLED, "")],
+            unit="currencyUSD",
+            description=f"{report.plan.name} allocated by limits, plus fixed items.",
+        ),
+        stat_panel(
+            layout,
+            "External spend",
+            [(cm.EXTERNAL, "")],
+            unit="currencyUSD",
+            description="app_external_cost_monthly_usd from the backend's cost endpoint.",
+        ),
+        timeseries_panel(
+            layout,
+            "Projected cost vs budget",
+            [(cm.PROJECTED, "projected"), (cm.BUDGET, "budget")],
+            unit="currencyUSD",
+            span=24,
+            min_value=0,
+        ),
+    ]
+
+
+def _per_service(layout: Layout) -> list[Any]:
+    return [
+        bargauge_panel(
+            layout,
+            "Estimated monthly cost per service",
+            [(f"sort_desc({cm.ESTIMATE})", "{{service}}")],
+            unit="currencyUSD",
+            description="The host price allocated to each service by its CPU and memory limits.",
+        ),
+        bargauge_panel(
+            layout,
+            "Usage-based monthly cost per service",
+            [(f"sort_desc({cm.USAGE})", "{{service}}")],
+            unit="currencyUSD",
+            description="What each service would cost billed for its measured CPU and memory.",
+        ),
+        timeseries_panel(
+            layout,
+            "Usage-based cost over time",
+            [(cm.USAGE, "{{service}}")],
+            unit="currencyUSD",
+            min_value=0,
+        ),
+        timeseries_panel(
+            layout,
+            "Usage vs estimate",
+            [(f"{cm.USAGE} / on (service) {cm.ESTIMATE}", "{{service}}")],
+            unit="percentunit",
+            description="Low values mean a limit larger than the service needs: a candidate "
+            "for right-sizing.",
+            min_value=0,
+        ),
+        bargauge_panel(
+            layout,
+            "System, idle and fixed items",
+            [(cm.OVERHEAD, "{{item}}")],
+            unit="currencyUSD",
+        ),
+        timeseries_panel(
+            layout,
+            "Usage-based cost: CPU and memory",
+            [(f"sum({cm.USAGE_CPU})", "CPU"), (f"sum({cm.USAGE_MEMORY})", "memory")],
+            unit="currencyUSD",
+            min_value=0,
+        ),
+    ]
+
+
+def build(report: CostReport, settings: AlertingSettings) -> dict[str, Any]:
+    """The cost dashboard JSON; thresholds follow the budget and the alert settings."""
+    layout = Layout()
+    board = (
+        dashboard_b.Dashboard(TITLE)
+        .uid(UID)
+        .tags(["investment-platform", "cost", "generated"])
+        .refresh("5m")
+        .time("now-7d", "now")
+        .timezone("utc")
+        .readonly()
+    )
+    sections: list[tuple[str, Callable[[Layout], list[Any]]]] = [
+        ("Budget", lambda lay: _budget(lay, report, settings)),
+        ("Per service", _per_service),
+    ]
+    for title, make in sections:
+        board = board.with_row(row(layout, title))
+        for panel in make(layout):
+            board = board.with_panel(panel)
+    return to_json(board)
