@@ -172,6 +172,7 @@ def _changed(*filters: Filter) -> str:
 
 
 def _checkout() -> Step:
+    # No job pushes with git, so the token is not left in .git/config for later steps to read.
     return Step(name="Check out", uses=pins.CHECKOUT, with_={"persist-credentials": False})
 
 
@@ -240,7 +241,9 @@ def _changes_job(settings: AppCiSettings) -> Job:
         timeout_minutes=5,
         outputs={name: f"${{{{ steps.filter.outputs.{name} }}}}" for name in FILTERS},
         steps=(
-            _checkout(),
+            # On pushes paths-filter runs `git fetch` for the previous commit, which needs the
+            # checkout's credentials in a private repository; this job runs no other code.
+            Step(name="Check out", uses=pins.CHECKOUT),
             Step(
                 name="Filter paths", id="filter", uses=pins.PATHS_FILTER, with_={"filters": filters}
             ),

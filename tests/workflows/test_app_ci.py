@@ -69,6 +69,8 @@ def test_path_filters_gate_the_jobs_at_job_level(ci):
         name: f"${{{{ steps.filter.outputs.{name} }}}}"
         for name in ("backend", "frontend", "docker", "infra")
     }
+    # Credentials stay for paths-filter's `git fetch` on pushes (private repositories).
+    assert changes["steps"][0] == {"name": "Check out", "uses": "actions/checkout@v4.2.2"}
     filter_step = _step(changes, "dorny/paths-filter@")
     assert filter_step["id"] == "filter"
     assert yaml.safe_load(filter_step["with"]["filters"]) == {
