@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from components.workflows.files import app_files
-from components.workflows.settings import parse_github_settings
+from components.workflows.settings import GitHubConfigError, parse_github_settings
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -93,3 +93,19 @@ def test_only_the_selected_workflows_are_committed(mocks):
         assert files[0].inputs["autocreateBranch"] is True
 
     return pulumi.Output.all(*component.commit_shas.values()).apply(check)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"repository": "investment-platform"},
+        {"repository": "acme/app", "branch": ""},
+        {"repository": "acme/app", "workflows": ["release"]},
+    ],
+)
+def test_bad_config_stops_before_any_resource_is_registered(mocks, raw):
+    from components.workflows.repository_files import WorkflowFiles
+
+    with pytest.raises(GitHubConfigError):
+        WorkflowFiles("app-ci", parse_github_settings(raw))
+    assert mocks.resources == {}
