@@ -1,0 +1,141 @@
+"""The Monitoring component under the Pulumi SDK's mocks: both dashboards, every alert rule, the
+data source, folder and routing are registered as Grafana resources through the explicit provider,
+after the grafana container."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from components.monitoring.alerts import alert_rules
+from components.monitoring.grafana import prometheus_url
+from components.offline import MASK, PlanResult, run_program
+
+PROGRAM = Path(__file__).with_name("mock_program.py")
+GRAFANA_PROVIDER = "pulumi:providers:grafana"
+
+
+def _run(alerting: dict[str, object]) -> PlanResult:
+    return run_program("prod", program=PROGRAM, overrides={"testAlerting": json.dumps(alerting)})
+
+
+@pytest.fixture(scope="module")
+def plan() -> PlanResult:
+    return _run({"emailAddresses": ["ops@invest.example.com"], "budgetWarningRatio": 0.75})
+
+
+@pytest.fixture(scope="module")
+def quiet_plan() -> PlanResult:
+    return _run({})
+
+
+def test_component_has_its_type_token(plan: PlanResult) -> None:
+    component = plan.named("test-monitoring")
+    assert component.type == "investment:platform:Monitoring"
+
+
+def test_provider_uses_the_admin_password_as_a_secret(plan: PlanResult) -> None:
+    provider = plan.named("test-monitoring-grafana")
+    assert provider.type == GRAFANA_PROVIDER
+    assert provider.inputs == {"url": "https://invest.example.com/grafana/", "auth": MASK}
+    assert provider.secret_paths == ["auth"]
+
+
+def test_every_grafana_resource_is_a_child_using_the_provider_after_grafana(
+    plan: PlanResult,
+) -> None:
+    component = plan.named("test-monitoring")
+    provider = plan.named("test-monitoring-grafana")
+    grafana_container = plan.named("test-grafana-container")
+    resources = [r for r in plan.resources if r.type.startswith("grafana:")]
+    assert len(resources) == 2 + 2 + 6 + 2
+    for r in resources:
+        assert r.parent == component.urn, r.name
+        assert r.provider.startswith(provider.urn), r.name
+        assert grafana_container.urn in r.dependencies, r.name
+    assert grafana_container.urn in provider.dependencies
+
+
+def test_both_dashboards_are_provisioned_with_stable_uids(plan: PlanResult) -> None:
+    dashboards = plan.of_type("grafana:oss/dashboard:Dashboard")
+    configs = {json.loads(d.inputs["configJson"])["uid"]: d for d in dashboards}
+    assert set(configs) == {"investment-platform", "cost-monitoring"}
+    for d in dashboards:
+        data = json.loads(d.inputs["configJson"])
+        assert "id" not in data
+        assert "version" not in data
+        assert d.inputs["folder"] == "platform"
+        assert d.inputs["overwrite"] is True
+    used = json.loads(configs["cost-monitoring"].inputs["configJson"])
+    budget_used = next(p for p in used["panels"] if p.get("title") == "Budget used")
+    assert budget_used["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 0.75
+
+
+def test_every_alert_rule_is_provisioned(plan: PlanResult) -> None:
+    groups = plan.of_type("grafana:alerting/ruleGroup:RuleGroup")
+    assert sorted(g.inputs["name"] for g in groups) == [
+        "platform-application",
+        "platform-availability",
+        "platform-backup",
+        "platform-containers",
+        "platform-cost",
+        "platform-database",
+    ]
+    rules = {r["name"]: r for g in groups for r in g.inputs["rules"]}
+    assert set(rules) == {r.name for r in alert_rules()}
+    for g in groups:
+        assert g.inputs["folderUid"] == "platform"
+        assert g.inputs["intervalSeconds"] == 60
+    near = rules["CostNearBudget"]
+    assert json.loads(near["datas"][2]["model"])["conditions"][0]["evaluator"] == {
+        "params": [0.75],
+        "type": "gt",
+    }
+    for rule in rules.values():
+        assert rule["condition"] == "C"
+        assert [d["refId"] for d in rule["datas"]] == ["A", "B", "C"]
+        assert rule["datas"][0]["relativeTimeRange"] == {"from": 600.0, "to": 0.0}
+        for stage in rule["datas"]:
+            model = json.loads(stage["model"])
+            assert model["intervalMs"] == 1000
+            assert model["maxDataPoints"] == 43200
+        assert rule["annotations"]["runbook_url"].startswith("docs/MONITORING.md#")
+
+
+def test_data_source_points_at_prometheus_on_the_internal_network(plan: PlanResult) -> None:
+    (source,) = plan.of_type("grafana:oss/dataSource:DataSource")
+    assert source.inputs["uid"] == "prometheus"
+    assert source.inputs["url"] == "http://prometheus:9090"
+    assert source.inputs["type"] == "prometheus"
+    assert json.loads(source.inputs["jsonDataEncoded"]) == {
+        "httpMethod": "POST",
+        "timeInterval": "30s",
+    }
+
+
+def test_contact_point_and_policy_come_from_the_settings(plan: PlanResult) -> None:
+    (contact,) = plan.of_type("grafana:alerting/contactPoint:ContactPoint")
+    assert contact.inputs["name"] == "platform-alerts"
+    assert contact.inputs["emails"] == [
+        {"addresses": ["ops@invest.example.com"], "singleEmail": True}
+    ]
+    assert "webhooks" not in contact.inputs
+    (policy,) = plan.of_type("grafana:alerting/notificationPolicy:NotificationPolicy")
+    assert policy.inputs["contactPoint"] == "platform-alerts"
+    assert policy.inputs["repeatInterval"] == "4h"
+    assert policy.inputs["policies"][0]["matchers"] == [
+        {"label": "severity", "match": "=", "value": "critical"}
+    ]
+
+
+def test_without_receivers_no_routing_is_created(quiet_plan: PlanResult) -> None:
+    assert quiet_plan.of_type("grafana:alerting/contactPoint:ContactPoint") == []
+    assert quiet_plan.of_type("grafana:alerting/notificationPolicy:NotificationPolicy") == []
+    assert len(quiet_plan.of_type("grafana:alerting/ruleGroup:RuleGroup")) == 6
+
+
+def test_prometheus_url_needs_a_prometheus_service() -> None:
+    with pytest.raises(ValueError, match=r"^the catalogue has no prometheus service with a port$"):
+        prometheus_url([])
