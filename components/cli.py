@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "components.cost_cmd",
     "components.search.cli",
     "components.loadtest",
+    "components.monitoring.render",
 )
 
 
