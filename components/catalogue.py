@@ -537,9 +537,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
 )
 
 
-def catalogue_by_name(catalogue: tuple[ServiceSpec, ...] = CATALOGUE) -> dict[str, ServiceSpec]:
-    """Index the catalogue by service name."""
-    return {spec.name: spec for spec in catalogue}
+def catalogue_by_name(catalogue: tuple[ServiceSpec, ...] | None = None) -> dict[str, ServiceSpec]:
+    """Index the catalogue (CATALOGUE unless given) by service name."""
+    return {spec.name: spec for spec in (CATALOGUE if catalogue is None else catalogue)}
 
 
 def dns_name(service: str) -> str:
