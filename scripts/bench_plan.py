@@ -76,7 +76,7 @@ def time_program(stack: str, runs: int, extra: int = 0) -> list[float]:
             result = run_program(stack, overrides=overrides)
             times.append(time.perf_counter() - start)
     finally:
-        catalogue.CATALOGUE = config.CATALOGUE = original
+        catalogue.CATALOGUE = config.CATALOGUE = original  # type: ignore[attr-defined]
     print(f"{len(result.resources)} resources registered", file=sys.stderr)
     return times
 
