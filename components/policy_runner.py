@@ -26,7 +26,7 @@ from typing import IO, Any, Literal
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from components.offline import PlanResult, RecordedResource, struct_from_bytes
 
@@ -64,6 +64,7 @@ class Violation(BaseModel):
     urn: str
     """The resource in violation; empty when the stack as a whole is."""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def resource(self) -> str:
         """The resource's name, or `stack` for a stack-wide violation."""

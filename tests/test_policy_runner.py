@@ -250,3 +250,4 @@ def test_violation_line_names_level_policy_resource_and_message():
         "mandatory: images-pinned: redis-image: image 'redis' has no tag, so Docker pulls :latest"
     )
     assert (stack_wide.resource, stack_wide.mandatory) == ("stack", False)
+    assert violation.model_dump()["resource"] == "redis-image"
