@@ -11,6 +11,7 @@ import yaml
 from components.offline import PlanResult, RecordedResource
 from components.policy_runner import Violation, run_policy_pack
 from components.workflows.app_ci import AppCiSettings, app_ci_workflow
+from components.workflows.infra_ci import InfraCiSettings, infra_workflow
 from components.workflows.render import render_workflow
 from tests.policy.resources import (
     REMOTE_IMAGE,
@@ -66,19 +67,18 @@ def dashboard(config: dict[str, object]) -> RecordedResource:
     return resource(DASHBOARD, "investment-dashboard", {"configJson": json.dumps(config)})
 
 
-def workflow(content: str) -> RecordedResource:
+def workflow(
+    content: str, path: str = ".github/workflows/ci.yml", name: str = "app-ci-workflow"
+) -> RecordedResource:
     return resource(
         REPOSITORY_FILE,
-        "app-ci-workflow",
-        {
-            "repository": "investment-platform",
-            "file": ".github/workflows/ci.yml",
-            "content": content,
-        },
+        name,
+        {"repository": "investment-platform", "file": path, "content": content},
     )
 
 
 APP_CI = render_workflow(app_ci_workflow(AppCiSettings(image_prefix="ghcr.io/acme/investment")))
+INFRA_CI = render_workflow(infra_workflow(InfraCiSettings()))
 DEPLOY_ON_ANY_EVENT = """
 on:
   push:
@@ -171,7 +171,10 @@ PASSING = [
         plan(dashboard({"uid": "cost-monitoring", "title": "Cost", "panels": []})),
         id="grafana-dashboard-stable-uid",
     ),
-    case(plan(workflow(APP_CI)), id="deploy-only-on-main"),
+    case(
+        plan(workflow(APP_CI), workflow(INFRA_CI, ".github/workflows/infra.yml", "infra-ci")),
+        id="deploy-only-on-main",
+    ),
     case(plan(workflow(DEPLOY_PUSH_MAIN_ONLY)), id="deploy-only-on-main-push-trigger"),
     case(plan(outputs={"cost": cost(39.99)}), id="monthly-cost-near-budget"),
     case(
