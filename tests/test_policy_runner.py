@@ -10,6 +10,7 @@ import pytest
 from google.protobuf import json_format
 
 from components.catalogue import CATALOGUE
+from components.monitoring.prometheus import render_prometheus_config
 from components.offline import PlanResult, run_program
 from components.policy_runner import (
     PolicyRunError,
@@ -69,6 +70,49 @@ def test_real_prod_uploads_the_prometheus_config(prod):
     uploads = prod.named("investment-prometheus-container").inputs.get("uploads") or []
 
     assert "/etc/prometheus/prometheus.yml" in [u["file"] for u in uploads]
+
+
+def with_metrics_labels(result: PlanResult, prometheus_yml: str) -> PlanResult:
+    """`result` with the metrics labels proposed for the Service component and the given config
+    uploaded into the prometheus container (what the program will register)."""
+    specs = {spec.name: spec for spec in CATALOGUE}
+    resources = []
+    for r in result.resources:
+        if r.type == "docker:index/container:Container":
+            inputs = inputs_of(r)
+            service = next(
+                entry["value"]
+                for entry in inputs["labels"]
+                if entry["label"] == "com.investment-platform.service"
+            )
+            inputs["labels"] += [
+                {"label": METRICS_LABEL + e.job, "value": f"{e.port}:{e.path}"}
+                for e in specs[service].metrics
+            ]
+            if service == "prometheus":
+                upload = {"file": "/etc/prometheus/prometheus.yml", "content": prometheus_yml}
+                inputs["uploads"] = [*inputs.get("uploads", []), upload]
+            r = with_inputs(r, inputs)
+        resources.append(r)
+    return dataclasses.replace(result, resources=resources)
+
+
+def test_generated_scrape_jobs_cover_the_proposed_metrics_labels(prod):
+    labelled = with_metrics_labels(prod, render_prometheus_config(CATALOGUE))
+
+    assert [v.line() for v in run_policy_pack(labelled)] == []
+
+
+def test_a_metrics_endpoint_without_its_scrape_job_is_caught(prod):
+    without_redis = [spec for spec in CATALOGUE if spec.name != "redis_exporter"]
+    labelled = with_metrics_labels(prod, render_prometheus_config(without_redis))
+
+    assert [v.line() for v in run_policy_pack(labelled)] == [
+        "mandatory: metrics-scrape-coverage: investment-redis-exporter-container: "
+        "'redis_exporter' exposes metrics on :9121/metrics (label "
+        "com.investment-platform.metrics.redis) but prometheus.yml has no scrape job 'redis'; "
+        "derive the scrape jobs from the catalogue's metrics endpoints."
+    ]
 
 
 def broken_prod() -> PlanResult:
