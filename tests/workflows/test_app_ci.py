@@ -236,3 +236,20 @@ def test_bad_settings_are_rejected_naming_the_key(update, loc, message):
     # The first error is ours; a bad image also empties the tuple, which pydantic reports after it.
     error = excinfo.value.errors(include_url=False)[0]
     assert (error["loc"], error["msg"]) == (loc, f"Value error, {message}")
+
+
+def test_the_policy_pack_accepts_the_generated_deploy_job():
+    # The CrossGuard rule deploy-only-on-main reads the same file from the RepositoryFile.
+    from policy.policies import deploy_job_problems
+
+    text = render_workflow(app_ci_workflow(SETTINGS))
+    assert deploy_job_problems(text, "deploy*", "main") == []
+    unguarded = text.replace(
+        "    if: github.event_name == 'push' && github.ref == 'refs/heads/main'\n"
+        "    permissions:\n      contents: read\n    environment:",
+        "    permissions:\n      contents: read\n    environment:",
+    )
+    assert deploy_job_problems(unguarded, "deploy*", "main") == [
+        "job 'deploy' runs on pull_request, push without the condition "
+        "`if: github.event_name == 'push' && github.ref == 'refs/heads/main'`"
+    ]
