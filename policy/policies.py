@@ -112,6 +112,12 @@ def install_secret_marking() -> None:
     """Make the analyzer deserialize with `mark_secrets` (pulumi-policy 1.21's servicer)."""
     from pulumi_policy import policy as sdk_policy
 
+    # A renamed hook in another SDK version must fail loudly, not let plain text pass as secret.
+    if not callable(getattr(sdk_policy, "deserialize_properties", None)):
+        raise RuntimeError(
+            "pulumi_policy.policy.deserialize_properties is gone; pin pulumi-policy==1.21.0 or "
+            "port install_secret_marking to this version"
+        )
     sdk_policy.deserialize_properties = mark_secrets  # type: ignore[attr-defined]
 
 

@@ -135,6 +135,18 @@ def test_install_secret_marking_replaces_the_servicers_deserializer(monkeypatch)
     assert getattr(sdk_policy, "deserialize_properties") is policies.mark_secrets  # noqa: B009
 
 
+def test_install_secret_marking_refuses_an_sdk_without_the_hook(monkeypatch):
+    monkeypatch.delattr(sdk_policy, "deserialize_properties")
+
+    with pytest.raises(RuntimeError) as error:
+        policies.install_secret_marking()
+
+    assert str(error.value) == (
+        "pulumi_policy.policy.deserialize_properties is gone; pin pulumi-policy==1.21.0 or "
+        "port install_secret_marking to this version"
+    )
+
+
 def test_unknown_values_are_not_violations():
     props = {"cpus": UNKNOWN_STRING_VALUE, "memory": UNKNOWN_NUMBER_VALUE, "restart": "no"}
 
