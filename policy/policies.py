@@ -655,7 +655,11 @@ def validate_scrape_coverage(args: StackValidationArgs, report: ReportViolation)
                 content = lookup(upload, "content")
     if content is UNKNOWN:
         return
-    jobs = _scrape_jobs(content) if isinstance(content, str) else None
+    try:
+        jobs = _scrape_jobs(content) if isinstance(content, str) else None
+    except yaml.YAMLError as exc:
+        report(f"the Prometheus config at {path} is not valid YAML: {exc}", None)
+        return
     for container in containers:
         service = service_of(container.props, container.name)
         for key, value in labels(container.props).items():

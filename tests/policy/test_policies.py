@@ -269,3 +269,16 @@ def test_every_policy_is_named_described_and_leveled():
     assert [p.name for p in built if p.enforcement_level != EnforcementLevel.MANDATORY] == [
         "monthly-cost-near-budget"
     ]
+
+
+def test_an_unparsable_prometheus_config_is_a_violation():
+    prometheus = (
+        policies.CONTAINER,
+        {"uploads": [{"file": "/etc/prometheus/prometheus.yml", "content": "scrape_configs: ["}]},
+    )
+
+    (message,) = run(policies.validate_scrape_coverage, stack_args(prometheus))
+
+    assert message.startswith(
+        "the Prometheus config at /etc/prometheus/prometheus.yml is not valid YAML: "
+    )
