@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from components.catalogue import CATALOGUE
 from components.monitoring.prometheus import render_prometheus_config
 from components.offline import PlanResult, run_program
 from components.policy_runner import (
+    PACK_DIR,
     PolicyRunError,
     Violation,
     analyze_requests,
@@ -170,6 +174,30 @@ def test_broken_stack_gives_one_violation_per_problem():
         "(see `python -m components cost`).",
     ]
     assert len(mandatory(violations)) == 4
+
+
+def test_the_pack_is_self_contained(tmp_path, prod):
+    # Under the CLI the pack runs from its own directory and virtualenv: a copy anywhere works.
+    pack = shutil.copytree(PACK_DIR, tmp_path / "policy", ignore=shutil.ignore_patterns(".venv"))
+
+    assert run_policy_pack(prod, pack_dir=pack) == []
+
+
+def test_the_pack_imports_only_what_its_requirements_pin():
+    pinned = {"pulumi": "pulumi", "pulumi_policy": "pulumi-policy", "yaml": "PyYAML"}
+    imported = set()
+    for source in PACK_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"__future__"}
+    requirements = (PACK_DIR / "requirements.txt").read_text()
+
+    assert third_party == {"pulumi_policy", "yaml"}
+    for module in third_party:
+        assert f"{pinned[module]}==" in requirements
 
 
 def test_policy_config_overrides_the_coded_defaults(prod):
