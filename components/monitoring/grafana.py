@@ -59,11 +59,14 @@ class MonitoringArgs:
     cost: CostReport
     """The stack's cost report (budget and estimate for the cost dashboard)."""
     grafana_url: pulumi.Input[str]
-    """Where the Pulumi engine reaches Grafana's HTTP API (e.g. https://<domain>/grafana/)."""
+    """Where the Pulumi engine reaches Grafana's HTTP API (e.g. https://<domain>/grafana)."""
     admin_password: pulumi.Input[str]
     """Grafana's admin password (a secret)."""
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     """Contact points and budget thresholds from the stack config."""
+    wait_for: Sequence[str] = ("grafana", "nginx")
+    """Services whose containers must be healthy before Grafana's API is called (Grafana itself,
+    and nginx when the URL goes through it)."""
 
 
 def dashboards_json(
@@ -126,9 +129,9 @@ class Monitoring(pulumi.ComponentResource):
     ) -> None:
         super().__init__("investment:platform:Monitoring", name, None, opts)
         specs = [svc.spec for svc in args.services.values()]
-        waits: list[pulumi.Resource] = (
-            [args.services["grafana"].container] if "grafana" in args.services else []
-        )
+        waits: list[pulumi.Resource] = [
+            args.services[n].container for n in args.wait_for if n in args.services
+        ]
         auth: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.concat("admin:", args.admin_password)
         )

@@ -1,40 +1,32 @@
-"""A Pulumi program with only the services and the Monitoring component, run under the offline
-mocks by test_grafana.py (the whole platform wires Monitoring in components/platform.py).
+"""A Pulumi program: the real platform plus a `Monitoring` component built from its services, run
+under the offline mocks by test_grafana.py.
 
 The test passes the alerting settings as the JSON config key `testAlerting`, which is removed
-before the stack config is validated.
+before the stack config is validated. Only resources named `test-monitoring*` belong to the
+component under test (the platform may provision its own monitoring too).
 """
 
 from __future__ import annotations
 
 import pulumi
-import pulumi_docker as docker
 
-from components.config import load_config, resolve_specs
+from components.config import load_config
 from components.monitoring.grafana import Monitoring, MonitoringArgs
 from components.monitoring.settings import AlertingSettings
+from components.platform import Platform, PlatformArgs
 from components.program import raw_project_config
-from components.service import Service, ServiceArgs
-from components.stackcost import stack_cost
 
 raw = raw_project_config()
 alerting = AlertingSettings.model_validate_json(raw.pop("testAlerting", "{}"))
 config = load_config(pulumi.get_stack(), raw)
-network = docker.Network("test-network", name="test-internal")
-services = {
-    spec.name: Service(
-        f"test-{spec.name}",
-        ServiceArgs(spec=spec, stack=config.stack, name_prefix="test", network=network),
-    )
-    for spec in resolve_specs(config)
-}
+platform = Platform("investment", PlatformArgs(config=config))
 Monitoring(
     "test-monitoring",
     MonitoringArgs(
-        services=services,
-        cost=stack_cost(config),
-        grafana_url="https://invest.example.com/grafana/",
-        admin_password=pulumi.Output.secret("admin-password"),
+        services=platform.services,
+        cost=platform.cost,
+        grafana_url="https://invest.example.com/grafana",
+        admin_password=platform.secrets.values["grafana_admin_password"],
         alerting=alerting,
     ),
 )

@@ -14,11 +14,19 @@ from components.monitoring.grafana import prometheus_url
 from components.offline import MASK, PlanResult, run_program
 
 PROGRAM = Path(__file__).with_name("mock_program.py")
-GRAFANA_PROVIDER = "pulumi:providers:grafana"
+GRAFANA = "pulumi:providers:grafana"
+GRAFANA_PROVIDER = GRAFANA
 
 
 def _run(alerting: dict[str, object]) -> PlanResult:
-    return run_program("prod", program=PROGRAM, overrides={"testAlerting": json.dumps(alerting)})
+    result = run_program("prod", program=PROGRAM, overrides={"testAlerting": json.dumps(alerting)})
+    # Keep the platform's containers and the component under test (not any other Grafana objects).
+    result.resources = [
+        r
+        for r in result.resources
+        if r.name.startswith("test-monitoring") or not r.type.startswith(("grafana:", GRAFANA))
+    ]
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +47,25 @@ def test_component_has_its_type_token(plan: PlanResult) -> None:
 def test_provider_uses_the_admin_password_as_a_secret(plan: PlanResult) -> None:
     provider = plan.named("test-monitoring-grafana")
     assert provider.type == GRAFANA_PROVIDER
-    assert provider.inputs == {"url": "https://invest.example.com/grafana/", "auth": MASK}
+    assert provider.inputs == {"url": "https://invest.example.com/grafana", "auth": MASK}
     assert provider.secret_paths == ["auth"]
 
 
-def test_every_grafana_resource_is_a_child_using_the_provider_after_grafana(
+def test_every_grafana_resource_is_a_child_using_the_provider_after_grafana_and_nginx(
     plan: PlanResult,
 ) -> None:
     component = plan.named("test-monitoring")
     provider = plan.named("test-monitoring-grafana")
-    grafana_container = plan.named("test-grafana-container")
+    grafana_container = plan.named("investment-grafana-container")
+    nginx_container = plan.named("investment-nginx-container")
     resources = [r for r in plan.resources if r.type.startswith("grafana:")]
     assert len(resources) == 2 + 2 + 6 + 2
     for r in resources:
         assert r.parent == component.urn, r.name
         assert r.provider.startswith(provider.urn), r.name
         assert grafana_container.urn in r.dependencies, r.name
-    assert grafana_container.urn in provider.dependencies
+        assert nginx_container.urn in r.dependencies, r.name
+    assert {grafana_container.urn, nginx_container.urn} <= set(provider.dependencies)
 
 
 def test_both_dashboards_are_provisioned_with_stable_uids(plan: PlanResult) -> None:
