@@ -11,8 +11,8 @@ imports nothing from the project: its settings are policy config with the defaul
 
 Secrets: the engine sends secret values marked, but pulumi-policy 1.21's `Analyze` unwraps the
 marks before a validator runs, so a validator cannot tell a secret from plain text. The pack keeps
-the mark by deserializing with `mark_secrets` (installed by `serve`): every string inside a secret
-arrives as a `SecretStr`, an ordinary `str` to every other policy.
+the marks by deserializing with `mark_secrets` (installed by `__main__.py`): every string inside a
+secret arrives as a `SecretStr`, an ordinary `str` to every other policy.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
-    PolicyPack,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -828,14 +827,3 @@ def build_policies() -> list[Policy]:
             ),
         ),
     ]
-
-
-def serve() -> None:
-    """Start the analyzer's gRPC server, print its port, serve until killed (as under the CLI)."""
-    install_secret_marking()
-    PolicyPack(
-        name=PACK_NAME,
-        policies=build_policies(),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        description="The investment platform's infrastructure checklist as policies.",
-    )
