@@ -136,7 +136,8 @@ def test_retention_size_covers_the_retention_time_with_margin() -> None:
     needed = storage_estimate_bytes(CATALOGUE, retention_days=days)
     # ~0.58 GiB of samples for 15 days; the size cap leaves room for the WAL and compaction.
     assert 0.5 * 1024**3 < needed < size / 2
-    assert set(EXPECTED_SERIES) == {e.job for s in CATALOGUE for e in s.metrics}
+    # No stale estimates; a job without one counts DEFAULT_SERIES.
+    assert set(EXPECTED_SERIES) <= {e.job for s in CATALOGUE for e in s.metrics}
 
 
 def test_retention_flags_must_be_present() -> None:
