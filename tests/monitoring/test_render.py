@@ -11,6 +11,7 @@ from components.config import resolve_specs
 from components.monitoring.prometheus import prometheus_uploads
 from components.monitoring.render import load_stack, rendered_artefacts, run
 from components.nginx import render_nginx_conf
+from components.workflows.files import rendered_files
 from dashboards import investment_platform
 from tests.monitoring.conftest import stack_config
 
@@ -26,10 +27,7 @@ def test_render_writes_every_artefact(tmp_path: Path, capsys, promtool) -> None:
         "prometheus/prometheus.yml",
         "prometheus/rules/alerts.yml",
         "prometheus/rules/cost.yml",
-        "workflows/infra/.github/dependabot.yml",
-        "workflows/infra/.github/workflows/drift.yml",
-        "workflows/infra/.github/workflows/infra.yml",
-        "workflows/infra/renovate.json",
+        *sorted(f"workflows/{path}" for path in rendered_files(None)),
     ]
     out = capsys.readouterr().out
     assert f"{tmp_path}/prometheus/prometheus.yml  (" in out
