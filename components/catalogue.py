@@ -54,6 +54,11 @@ class Volume(_Frozen):
     """Mount point inside the container."""
     data: bool = True
     """Data volumes are protected and retained on delete so a replace never loses them."""
+    shared_from: str | None = None
+    """Mount another service's volume (by that service's name and this role) instead of owning one;
+    dropped when that service is not part of the stack."""
+    read_only: bool = False
+    """Mount read-only."""
 
 
 class HostMount(_Frozen):
@@ -101,6 +106,11 @@ class ServiceSpec(_Frozen):
     """Main port inside the network, if it serves one."""
     command: tuple[str, ...] = ()
     """Command override; empty keeps the image's default."""
+    entrypoint: tuple[str, ...] = ()
+    """Entrypoint override; empty keeps the image's default."""
+    config_dir: str | None = None
+    """Where generated files are uploaded. It is a small volume of its own, because Docker refuses
+    to copy files into a read-only root filesystem but accepts copies into a volume."""
     env: dict[str, str] = Field(default_factory=dict)
     """Plain, non-secret environment."""
     secret_env: dict[str, str] = Field(default_factory=dict)
@@ -133,6 +143,8 @@ class ServiceSpec(_Frozen):
     """Publishes ports on the host (only the edge proxy)."""
     route: str | None = None
     """URL path prefix nginx proxies to this service's `port` (None: not routed)."""
+    requires_tls: Literal["letsencrypt"] | None = None
+    """Part of the stack only when its TLS mode is this one."""
 
 
 def _http_wget(url: str, **kwargs: int) -> HealthCheck:
@@ -332,6 +344,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         memory_mib=320,
         min_memory_mib=192,
         port=9090,
+        config_dir="/etc/prometheus",
         command=(
             "--config.file=/etc/prometheus/prometheus.yml",
             "--storage.tsdb.path=/prometheus",
@@ -380,6 +393,36 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         route="/",
     ),
     ServiceSpec(
+        name="certbot",
+        description="Obtains and renews the Let's Encrypt certificate through nginx's webroot",
+        tier="edge",
+        image="certbot/certbot:v3.3.0",
+        cpus=0.1,
+        memory_mib=96,
+        min_memory_mib=64,
+        entrypoint=("/bin/sh", "/opt/platform/certbot-loop.sh"),
+        config_dir="/opt/platform",
+        env={"DOMAIN": "{domain}", "LETSENCRYPT_EMAIL": "{letsencrypt_email}"},
+        # Healthy while a certificate (placeholder or real) is valid for another 7 days: a renewal
+        # that keeps failing turns the container unhealthy a week before browsers would complain.
+        healthcheck=HealthCheck(
+            test=(
+                "CMD-SHELL",
+                "openssl x509 -checkend 604800 -noout "
+                '-in "/etc/letsencrypt/live/$DOMAIN/fullchain.pem"',
+            ),
+            relies_on="openssl",
+            interval_s=300,
+            start_period_s=30,
+        ),
+        volumes=(
+            Volume(role="certs", path="/etc/letsencrypt"),
+            Volume(role="webroot", path="/var/www/certbot", data=False),
+        ),
+        tmpfs=("/tmp", "/var/lib/letsencrypt", "/var/log/letsencrypt"),
+        requires_tls="letsencrypt",
+    ),
+    ServiceSpec(
         name="nginx",
         description="The only public entry: TLS, / to frontend, /api to backend, /grafana/",
         tier="edge",
@@ -388,9 +431,25 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         memory_mib=64,
         min_memory_mib=32,
         port=443,
+        # Reloads itself when the certificate file changes (certbot renews it in another
+        # container); the config comes from the generated file in config_dir.
+        command=(
+            "sh",
+            "-c",
+            'cert="$TLS_CERT_FILE"; (last=""; while sleep 60; do '
+            'now=$(stat -L -c %Y "$cert" 2>/dev/null || echo 0); '
+            '[ -n "$last" ] && [ "$now" != "$last" ] && nginx -c /etc/nginx/generated/nginx.conf '
+            "-s reload; last=$now; done) & "
+            'exec nginx -c /etc/nginx/generated/nginx.conf -g "daemon off;"',
+        ),
+        env={"TLS_CERT_FILE": "{tls_cert_file}"},
+        config_dir="/etc/nginx/generated",
         healthcheck=_http_wget("http://127.0.0.1:8081/healthz", interval_s=15),
-        depends_on=("backend", "frontend", "grafana"),
-        volumes=(Volume(role="certs", path="/etc/letsencrypt"),),
+        depends_on=("backend", "frontend", "grafana", "certbot"),
+        volumes=(
+            Volume(role="certs", path="/etc/letsencrypt", shared_from="certbot", read_only=True),
+            Volume(role="webroot", path="/var/www/certbot", shared_from="certbot", read_only=True),
+        ),
         tmpfs=("/var/cache/nginx", "/var/run", "/tmp"),
         # The master process binds 80/443 and switches workers to the nginx user.
         cap_add=("NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"),
@@ -406,6 +465,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         min_memory_mib=64,
         port=9188,
         command=("/bin/sh", "/opt/backup/entrypoint.sh"),
+        config_dir="/opt/backup",
         env={
             "PGHOST": "postgres",
             "PGPORT": "5432",

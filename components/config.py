@@ -193,7 +193,7 @@ class StackConfig(_Model):
     @field_validator("adopt_volumes")
     @classmethod
     def _known_volumes(cls, value: dict[str, str]) -> dict[str, str]:
-        known = {f"{s.name}-{v.role}" for s in CATALOGUE for v in s.volumes}
+        known = {f"{s.name}-{v.role}" for s in CATALOGUE for v in s.volumes if not v.shared_from}
         for key in value:
             if key not in known:
                 raise ValueError(f"unknown volume '{key}'; volumes: {', '.join(sorted(known))}")
@@ -250,11 +250,25 @@ class StackConfig(_Model):
 
 
 def resolve_specs(config: StackConfig) -> tuple[ServiceSpec, ...]:
-    """The catalogue with this stack's overrides applied: the services the stack actually runs."""
+    """The catalogue with this stack's overrides applied: the services the stack actually runs.
+
+    Services tied to another TLS mode are left out, and so are the dependencies on them and the
+    volumes shared from them.
+    """
+    present = {
+        s.name for s in CATALOGUE if s.requires_tls is None or s.requires_tls == config.tls.mode
+    }
     resolved = []
     for spec in CATALOGUE:
+        if spec.name not in present:
+            continue
         override = config.services.get(spec.name, ServiceOverride())
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {
+            "depends_on": tuple(d for d in spec.depends_on if d in present),
+            "volumes": tuple(
+                v for v in spec.volumes if v.shared_from is None or v.shared_from in present
+            ),
+        }
         if override.cpus is not None:
             changes["cpus"] = override.cpus
         if override.memory_mib is not None:

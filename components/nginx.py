@@ -8,7 +8,8 @@ from typing import Literal
 from components.catalogue import ServiceSpec, dns_name
 
 STATUS_PORT = 8081
-CERT_DIR = "/etc/nginx/tls"
+CONFIG_PATH = "/etc/nginx/generated/nginx.conf"
+CERT_DIR = "/etc/nginx/generated/tls"
 
 
 def certificate_paths(

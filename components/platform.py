@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
 from components.catalogue import ServiceSpec
 from components.config import StackConfig, resolve_specs
-from components.nginx import render_nginx_conf
+from components.monitoring.prometheus import prometheus_uploads
+from components.nginx import CERT_DIR, CONFIG_PATH, certificate_paths, render_nginx_conf
 from components.secrets import Secrets
 from components.service import PortBinding, Service, ServiceArgs, Upload, container_name
 from components.stackcost import stack_cost
@@ -43,6 +45,27 @@ def start_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
     for spec in specs:
         visit(spec, ())
     return ordered
+
+
+SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+BACKUP_SCRIPTS = ("entrypoint.sh", "backup.sh", "restore.sh", "healthcheck.sh", "metrics-http.sh")
+
+
+def read_script(group: str, name: str) -> str:
+    """A shell script shipped in scripts/, uploaded into a container."""
+    return (SCRIPTS_DIR / group / name).read_text()
+
+
+def template_context(config: StackConfig) -> dict[str, str]:
+    """Stack values the catalogue's plain env may reference as `{name}`."""
+    return {
+        "public_url": public_url(config),
+        "domain": config.domain,
+        "letsencrypt_email": config.tls.email or "",
+        "tls_cert_file": certificate_paths(config.tls.mode, config.domain)[0]
+        if config.tls.mode != "none"
+        else "",
+    }
 
 
 def public_url(config: StackConfig) -> str:
@@ -134,7 +157,7 @@ class Platform(pulumi.ComponentResource):
         specs = resolve_specs(config)
         ports = host_ports(config, specs)
         uploads = self._uploads(config, specs)
-        context = {"public_url": public_url(config)}
+        context = template_context(config)
         self.services = {}
         for spec in start_order(specs):
             self.services[spec.name] = Service(
@@ -154,6 +177,11 @@ class Platform(pulumi.ComponentResource):
                     uploads=uploads.get(spec.name, []),
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
+                    shared_volumes={
+                        f"{svc.spec.name}-{role}": vol
+                        for svc in self.services.values()
+                        for role, vol in svc.volumes.items()
+                    },
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"docker": self.provider}),
             )
@@ -170,14 +198,29 @@ class Platform(pulumi.ComponentResource):
         self, config: StackConfig, specs: Sequence[ServiceSpec]
     ) -> dict[str, list[Upload]]:
         nginx = render_nginx_conf(specs, domain=config.domain, tls_mode=config.tls.mode)
-        uploads: dict[str, list[Upload]] = {"nginx": [Upload("/etc/nginx/nginx.conf", nginx)]}
+        uploads: dict[str, list[Upload]] = {
+            "nginx": [Upload(CONFIG_PATH, nginx)],
+            "prometheus": prometheus_uploads(specs, config),
+            "backup": [
+                Upload(f"/opt/backup/{script}", read_script("backup", script), executable=True)
+                for script in BACKUP_SCRIPTS
+            ],
+            "certbot": [
+                Upload(
+                    "/opt/platform/certbot-loop.sh",
+                    read_script("certbot", "certbot-loop.sh"),
+                    executable=True,
+                )
+            ],
+        }
         if config.tls.mode == "provided":
             cfg = pulumi.Config("investment-platform")
             uploads["nginx"] += [
-                Upload("/etc/nginx/tls/tls.crt", cfg.require_secret("tlsCertificate")),
-                Upload("/etc/nginx/tls/tls.key", cfg.require_secret("tlsPrivateKey")),
+                Upload(f"{CERT_DIR}/tls.crt", cfg.require_secret("tlsCertificate")),
+                Upload(f"{CERT_DIR}/tls.key", cfg.require_secret("tlsPrivateKey")),
             ]
-        return uploads
+        present = {s.name for s in specs}
+        return {name: files for name, files in uploads.items() if name in present}
 
 
 def summary(platform: Platform, config: StackConfig) -> dict[str, object]:

@@ -73,6 +73,23 @@ class ServiceArgs:
     """Host port bindings."""
     adopt_volumes: Mapping[str, str] = field(default_factory=dict)
     """Existing Docker volumes to import instead of creating, by `service-role`."""
+    shared_volumes: Mapping[str, docker.Volume] = field(default_factory=dict)
+    """Volumes of services started earlier, by `service-role`, for volumes this one shares."""
+
+
+class UploadOutsideConfigDir(ValueError):
+    """A generated file would land on the read-only root filesystem."""
+
+
+def check_uploads(spec: ServiceSpec, uploads: Sequence[Upload]) -> None:
+    """Every upload must go under the service's config_dir (a volume): Docker refuses to copy into
+    a read-only root filesystem, and with a writable one the file would bypass the volume."""
+    for upload in uploads:
+        if spec.config_dir is None or not upload.path.startswith(spec.config_dir.rstrip("/") + "/"):
+            raise UploadOutsideConfigDir(
+                f"{spec.name}: upload {upload.path} must be under its config_dir "
+                f"({spec.config_dir or 'none declared'})"
+            )
 
 
 def volume_name(prefix: str, service: str, role: str) -> str:
@@ -91,6 +108,16 @@ def wait_timeout_s(spec: ServiceSpec) -> int:
     return hc.start_period_s + hc.retries * (hc.interval_s + hc.timeout_s) + 30
 
 
+def _volume_labels(args: ServiceArgs, *, data: bool) -> list[docker.VolumeLabelArgs]:
+    # The data label tells the policy pack which volumes must be protected: generated config and
+    # scratch volumes are rewritten on every replace and need no protection.
+    return [
+        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.service", value=args.spec.name),
+        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
+        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.data", value=str(data).lower()),
+    ]
+
+
 def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
@@ -101,6 +128,8 @@ class Service(pulumi.ComponentResource):
     container: docker.Container
     image: docker.RemoteImage
     volumes: dict[str, docker.Volume]
+    """Volumes this service owns, by role (shared and config volumes excluded)."""
+    config_volume: docker.Volume | None
     container_name: pulumi.Output[str]
     spec: ServiceSpec
 
@@ -108,6 +137,7 @@ class Service(pulumi.ComponentResource):
         self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("investment:platform:Service", name, None, opts)
+        check_uploads(args.spec, args.uploads)
         self.spec = args.spec
         self.image = docker.RemoteImage(
             f"{name}-image",
@@ -116,6 +146,17 @@ class Service(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.volumes = self._create_volumes(name, args)
+        self.config_volume = (
+            docker.Volume(
+                f"{name}-config",
+                name=volume_name(args.name_prefix, args.spec.name, "config"),
+                driver="local",
+                labels=_volume_labels(args, data=False),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if args.spec.config_dir
+            else None
+        )
         self.container = self._create_container(name, args)
         self.container_name = self.container.name
         self.register_outputs(
@@ -131,19 +172,14 @@ class Service(pulumi.ComponentResource):
     def _create_volumes(self, name: str, args: ServiceArgs) -> dict[str, docker.Volume]:
         volumes = {}
         for vol in args.spec.volumes:
+            if vol.shared_from:
+                continue
             key = f"{args.spec.name}-{vol.role}"
             adopted = args.adopt_volumes.get(key)
             host_name = adopted or volume_name(args.name_prefix, args.spec.name, vol.role)
             # Imported volumes keep exactly their existing inputs (name, driver): any extra input,
             # such as our labels, would make the import fail as a mismatch.
-            labels = (
-                []
-                if adopted
-                else [
-                    docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.service", value=args.spec.name),
-                    docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
-                ]
-            )
+            labels = [] if adopted else _volume_labels(args, data=vol.data)
             volumes[vol.role] = docker.Volume(
                 f"{name}-{vol.role}",
                 name=host_name,
@@ -168,10 +204,26 @@ class Service(pulumi.ComponentResource):
             pulumi.Output.secret(pulumi.Output.concat(k, "=", v))
             for k, v in sorted(args.secret_env.items())
         ]
-        mounts = [
-            docker.ContainerVolumeArgs(volume_name=v.name, container_path=vol.path)
-            for vol, v in zip(spec.volumes, self.volumes.values(), strict=True)
-        ]
+        mounts = []
+        for vol in spec.volumes:
+            source = (
+                args.shared_volumes[f"{vol.shared_from}-{vol.role}"]
+                if vol.shared_from
+                else self.volumes[vol.role]
+            )
+            mounts.append(
+                docker.ContainerVolumeArgs(
+                    volume_name=source.name,
+                    container_path=vol.path,
+                    read_only=vol.read_only or None,
+                )
+            )
+        if self.config_volume is not None and spec.config_dir:
+            mounts.append(
+                docker.ContainerVolumeArgs(
+                    volume_name=self.config_volume.name, container_path=spec.config_dir
+                )
+            )
         mounts += [
             docker.ContainerVolumeArgs(host_path=m.host_path, container_path=m.path, read_only=True)
             for m in spec.host_mounts
@@ -183,6 +235,7 @@ class Service(pulumi.ComponentResource):
             name=container_name(args.name_prefix, spec.name),
             image=self.image.image_id,
             command=list(args.command) or None,
+            entrypoints=list(spec.entrypoint) or None,
             envs=envs or None,
             cpus=f"{spec.cpus:g}",
             memory=spec.memory_mib,

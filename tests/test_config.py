@@ -59,7 +59,7 @@ def test_override_lowers_a_limit():
             {"services": {"elasticsearch": {"cpus": 1}}},
             "Pulumi.dev.yaml: investment-platform:services: unknown service 'elasticsearch'; "
             "known services: airflow, backend, backup, cadvisor, celery_beat, celery_exporter, "
-            "celery_worker, frontend, grafana, nginx, nginx_exporter, postgres, "
+            "celery_worker, certbot, frontend, grafana, nginx, nginx_exporter, postgres, "
             "postgres_exporter, prometheus, redis, redis_exporter, statsd_exporter",
         ),
         (
@@ -105,7 +105,8 @@ def test_override_lowers_a_limit():
             {"adoptVolumes": {"elasticsearch-data": "es_data"}},
             "Pulumi.dev.yaml: investment-platform:adoptVolumes: unknown volume "
             "'elasticsearch-data'; volumes: airflow-logs, backup-data, celery_beat-schedule, "
-            "grafana-data, nginx-certs, postgres-data, prometheus-data, redis-data",
+            "certbot-certs, certbot-webroot, grafana-data, postgres-data, prometheus-data, "
+            "redis-data",
         ),
     ],
 )

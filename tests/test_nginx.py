@@ -11,7 +11,7 @@ def test_routes_come_from_the_catalogue_longest_prefix_first():
     assert "set $upstream http://backend:8000;" in conf
     assert "set $upstream http://grafana:3000;" in conf
     assert "set $upstream http://frontend:8080;" in conf
-    assert "ssl_certificate /etc/nginx/tls/tls.crt;" in conf
+    assert "ssl_certificate /etc/nginx/generated/tls/tls.crt;" in conf
     assert "return 301 https://$host$request_uri;" in conf
 
 
