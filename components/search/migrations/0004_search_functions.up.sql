@@ -15,11 +15,11 @@ AS $$
 $$;
 
 -- The tsquery for a user query. Without web-search operators: the words under both configurations
--- the vector uses, or every word as a prefix (type-ahead: `appl` finds Apple). With operators
+-- the vector uses, or (with `prefixes`) every word as a prefix (type-ahead: `appl` finds Apple). With operators
 -- (quotes, `or`, `-word`): web-search syntax under the english configuration.
 -- websearch_to_tsquery has no prefix syntax, so the prefix part is built from the sanitised
 -- tokens, which are alphanumeric and need no quoting.
-CREATE OR REPLACE FUNCTION public.stocks_search_query(query text)
+CREATE OR REPLACE FUNCTION public.stocks_search_query(query text, prefixes boolean DEFAULT true)
 RETURNS tsquery
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 -- websearch_to_tsquery NOTICEs when a configuration drops every word (stop words only).
@@ -43,14 +43,16 @@ BEGIN
         END IF;
     ELSE
         result := websearch_to_tsquery('english'::regconfig, cleaned)
-            || websearch_to_tsquery('simple'::regconfig, cleaned)
-            || to_tsquery(
+            || websearch_to_tsquery('simple'::regconfig, cleaned);
+        IF prefixes THEN
+            result := result || to_tsquery(
                 'simple'::regconfig, array_to_string(
                     -- One-letter words stay whole: as prefixes they would match most of the table.
                     ARRAY(SELECT token || CASE WHEN length(token) > 1 THEN ':*' ELSE '' END
                           FROM unnest(tokens) AS token), ' & '
                 )
             );
+        END IF;
     END IF;
     IF numnode(result) = 0 THEN
         RETURN NULL;
@@ -62,8 +64,9 @@ $$;
 -- Ranking, best first: an exact ticker match; then stocks whose ticker or name matches, by
 -- ts_rank over the whole weighted vector (A ticker/name 1.0, B sector/industry 0.4, C description
 -- 0.2; normalisation 32 maps it into [0, 1)); then stocks that match only in sector, industry or
--- description, by the same rank. Each tier ranks a bounded candidate set (1,000 name matches, 500
--- others), which is what keeps a one-word query common in descriptions from ranking the table.
+-- description, by the same rank and with whole words only (prefixes serve type-ahead on names).
+-- Each tier ranks a bounded candidate set (1,000 name matches, 200 others), which is what keeps a
+-- word common in descriptions from ranking a large part of the table.
 -- A single one- or two-character query is a type-ahead on ticker and name prefixes instead.
 CREATE OR REPLACE FUNCTION public.search_stocks(query text, max_results integer DEFAULT 20)
 RETURNS TABLE (ticker text, name text, sector text, industry text, score numeric)
@@ -76,6 +79,7 @@ AS $$
 DECLARE
     tokens text[] := public.stocks_search_tokens(query);
     tsq tsquery;
+    words tsquery;
     exact text := lower(btrim(coalesce(query, '')));
     wanted integer := least(greatest(coalesce(max_results, 20), 0), 100);
     found integer;
@@ -136,21 +140,22 @@ BEGIN
     LIMIT wanted - total;
     GET DIAGNOSTICS found = ROW_COUNT;
     total := total + found;
-    IF total >= wanted THEN
+    words := public.stocks_search_query(query, false);
+    IF total >= wanted OR words IS NULL THEN
         RETURN;
     END IF;
 
     RETURN QUERY
     SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
-           round(ts_rank(c.search_vector, tsq, 32)::numeric, 6) AS score
+           round(ts_rank(c.search_vector, words, 32)::numeric, 6) AS score
     FROM (
         SELECT s.ticker, s.name, s.sector, s.industry, s.search_vector
         FROM public.stocks AS s
-        WHERE s.search_vector @@ tsq
-          -- The A-weighted lexemes are the name document: no need to rebuild it from the text.
+        WHERE s.search_vector @@ words
+          -- Not already returned by the name tier: the A-weighted lexemes are the name document.
           AND NOT ts_filter(s.search_vector, '{a}') @@ tsq
           AND lower(s.ticker) <> exact
-        LIMIT 500
+        LIMIT 200
     ) AS c
     ORDER BY score DESC, c.ticker
     LIMIT wanted - total;
@@ -160,10 +165,12 @@ $$;
 -- Typo-tolerant search over ticker and name, scored by trigram word similarity to the name (or
 -- similarity to the ticker). pg_trgm's default word-similarity threshold (0.6) misses real typos:
 -- `mircosoft` has a word similarity of only 0.43 to "microsoft corporation". So two passes:
---   1. threshold 0.6 (close matches; few candidates, all ranked, at most 1,000);
---   2. only if pass 1 found fewer than max_results: threshold 0.4, which catches one transposition
---      or one wrong letter in a word of six letters or more, over a bounded candidate set (500),
---      because a loose threshold on a common word (`banks`) matches thousands of names.
+--   1. threshold 0.6 on the whole query: close matches, few candidates, all ranked;
+--   2. only when pass 1 found nothing: threshold 0.4, which catches a transposition or a wrong
+--      letter in a word of six letters or more. A one-word query is compared as a whole; a query
+--      of several words needs each word of three letters or more to be within 0.4 of a word of
+--      the name (the index intersects them), since the whole query at 0.4 would let a common
+--      word (`holdings`) pull in thousands of names for the recheck.
 -- Lower than 0.4 lets in noise and costs time. The thresholds are set for the duration of the
 -- function only. Queries shorter than three characters have no useful trigrams and take
 -- search_stocks' prefix type-ahead; the ticker is compared only for one-word queries of up to 8
@@ -177,10 +184,13 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
-    cleaned text := array_to_string(public.stocks_search_tokens(query), ' ');
+    tokens text[] := public.stocks_search_tokens(query);
+    cleaned text := array_to_string(tokens, ' ');
+    long_words text[] := ARRAY(SELECT t FROM unnest(tokens) AS t WHERE length(t) >= 3);
     wanted integer := least(greatest(coalesce(max_results, 20), 0), 100);
     with_ticker boolean;
     found integer;
+    conditions text;
 BEGIN
     IF cleaned = '' OR wanted = 0 THEN
         RETURN;
@@ -189,7 +199,7 @@ BEGIN
         RETURN QUERY SELECT * FROM public.search_stocks(cleaned, wanted);
         RETURN;
     END IF;
-    with_ticker := position(' ' IN cleaned) = 0 AND length(cleaned) <= 8;
+    with_ticker := cardinality(tokens) = 1 AND length(cleaned) <= 8;
 
     RETURN QUERY
     SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
@@ -208,26 +218,27 @@ BEGIN
     ORDER BY score DESC, similarity(cleaned, c.normalized) DESC, c.ticker
     LIMIT wanted;
     GET DIAGNOSTICS found = ROW_COUNT;
-    IF found >= wanted THEN
+    IF found > 0 OR cardinality(long_words) = 0 THEN
         RETURN;
     END IF;
 
     PERFORM set_config('pg_trgm.word_similarity_threshold', '0.4', true);
-    RETURN QUERY
-    SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
-           round(c.similarity::numeric, 4) AS score
-    FROM (
-        SELECT s.ticker, s.name, s.sector, s.industry,
-               word_similarity(cleaned, lower(public.immutable_unaccent(s.name))) AS similarity,
-               similarity(cleaned, lower(public.immutable_unaccent(s.name))) AS whole
-        FROM public.stocks AS s
-        WHERE cleaned <% lower(public.immutable_unaccent(s.name))
-        LIMIT 500
-    ) AS c
-    -- Pass 1 returned everything at or above its threshold (unless it hit its bound).
-    WHERE c.similarity < 0.6
-      AND NOT (with_ticker AND similarity(cleaned, lower(c.ticker)) >= 0.4)
-    ORDER BY score DESC, c.whole DESC, c.ticker
-    LIMIT wanted - found;
+    -- One condition per word, so that the trigram index intersects them; the words are
+    -- alphanumeric tokens and are quoted as literals all the same.
+    conditions := (
+        SELECT string_agg(format('%L <%% lower(public.immutable_unaccent(s.name))', w), ' AND ')
+        FROM unnest(long_words) AS w
+    );
+    RETURN QUERY EXECUTE format(
+        'SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text,
+                round(word_similarity($1, lower(public.immutable_unaccent(s.name)))::numeric, 4)
+                    AS score
+         FROM public.stocks AS s
+         WHERE %s
+         ORDER BY score DESC, similarity($1, lower(public.immutable_unaccent(s.name))) DESC,
+                  s.ticker
+         LIMIT $2',
+        conditions
+    ) USING cleaned, wanted;
 END
 $$;
