@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name
 from components.cost import CapacityError, ServiceLimits, check_capacity
 from components.hostplans import HOST_PLANS
+from components.workflows.settings import GitHubSettings
 
 PROJECT = "investment-platform"
 
@@ -171,6 +172,23 @@ class StackConfig(_Model):
     """Backup schedule and retention."""
     adopt_volumes: dict[str, str] = Field(default_factory=dict)
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
+    github: GitHubSettings | None = None
+    """Where the application's generated CI files are committed (none: not managed)."""
+
+    @model_validator(mode="after")
+    def _images_match_ci_registry(self) -> StackConfig:
+        # The app CI pushes to imagePrefix; a stack pulling from elsewhere would never get them.
+        if self.github is None:
+            return self
+        prefix = self.github.app_ci.image_prefix.rstrip("/") + "/"
+        for role in ("backend", "frontend"):
+            image = getattr(self.images, role)
+            if not image.startswith(prefix):
+                raise ValueError(
+                    f"images.{role}: '{image}' is not under github.ci.imagePrefix '{prefix}', "
+                    "where the application's CI pushes its images"
+                )
+        return self
 
     @field_validator("services")
     @classmethod

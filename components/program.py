@@ -8,6 +8,7 @@ from pulumi.runtime.config import CONFIG
 from components.config import PROJECT, ConfigError, StackConfig, load_config
 from components.platform import Platform, PlatformArgs, summary
 from components.secrets import SECRET_KEYS
+from components.workflows.repository_files import WorkflowFiles
 
 # Keys read elsewhere as secrets (never validated as plain text).
 _SECRET_CONFIG_KEYS = {*SECRET_KEYS.values(), "tlsCertificate", "tlsPrivateKey"}
@@ -40,5 +41,7 @@ def main() -> None:
     """Build the platform for the current stack and export what it is and costs."""
     config = load_stack_config()
     platform = Platform("investment", PlatformArgs(config=config))
+    if config.github is not None:
+        WorkflowFiles("investment-app-ci", config.github)
     for key, value in summary(platform, config).items():
         pulumi.export(key, value)

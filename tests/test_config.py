@@ -176,3 +176,47 @@ def test_pinned_images_pass(image):
 def test_unpinned_images_fail(image, reason):
     with pytest.raises(ValueError, match=reason):
         check_image_pinned(image)
+
+
+GITHUB = {"repository": "acme/app", "ci": {"imagePrefix": "ghcr.io/acme"}}
+
+
+@pytest.mark.parametrize(
+    ("github", "message"),
+    [
+        (
+            {"repository": "just-a-name"},
+            "Pulumi.dev.yaml: investment-platform:github.repository: 'just-a-name' is not in "
+            "owner/name form (e.g. acme/investment-platform)",
+        ),
+        (
+            {**GITHUB, "branch": ""},
+            "Pulumi.dev.yaml: investment-platform:github.branch: must not be empty",
+        ),
+        (
+            {**GITHUB, "workflows": ["ci", "release"]},
+            "Pulumi.dev.yaml: investment-platform:github.workflows: unknown workflow 'release'; "
+            "known workflows are ci, dependabot",
+        ),
+        (
+            {"repository": "acme/app", "ci": {"imagePrefix": "ghcr.io/other"}},
+            "Pulumi.dev.yaml: investment-platform:images.backend: 'ghcr.io/acme/backend:1.2.3' "
+            "is not under github.ci.imagePrefix 'ghcr.io/other/', where the application's CI "
+            "pushes its images",
+        ),
+    ],
+)
+def test_invalid_github_settings_name_the_key(github, message):
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("dev", raw(github=github))
+    assert str(excinfo.value) == message
+
+
+def test_github_settings_load():
+    config = load_config("dev", raw(github=GITHUB))
+    assert config.github is not None
+    assert (config.github.owner, config.github.name, config.github.branch) == (
+        "acme",
+        "app",
+        "main",
+    )

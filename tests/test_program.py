@@ -241,3 +241,27 @@ def test_invalid_config_stops_before_any_resource():
         "Input should be greater than 0 (got -1)"
     )
     assert excinfo.value.resources == []
+
+
+def test_prod_commits_the_app_ci_workflow_with_deploy_only_from_main(prod):
+    import yaml
+
+    files = {
+        r.inputs["file"]: r for r in prod.of_type("github:index/repositoryFile:RepositoryFile")
+    }
+    assert set(files) == {".github/workflows/ci.yml", ".github/dependabot.yml"}
+    ci = files[".github/workflows/ci.yml"].inputs
+    assert (ci["repository"], ci["branch"], ci["overwriteOnCreate"]) == ("platform", "main", True)
+    workflow = yaml.safe_load(ci["content"])
+    assert workflow["jobs"]["deploy"]["if"] == (
+        "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    )
+
+
+def test_invalid_github_settings_stop_before_any_resource():
+    with pytest.raises(ProgramError) as excinfo:
+        run_program("prod", overrides={"github": {"repository": "no-owner"}})
+    assert "investment-platform:github.repository: 'no-owner' is not in owner/name form" in str(
+        excinfo.value
+    )
+    assert excinfo.value.resources == []
