@@ -1,1 +1,1 @@
-"""The investment-research platform as typed Pulumi components, plus the offline tools around them."""
+"""The investment-research platform as typed Pulumi components, and the offline tools."""
