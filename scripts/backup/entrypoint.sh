@@ -75,6 +75,9 @@ stop() {
 trap stop TERM INT
 
 if ((port > 0)); then
+    # nc -e executes the handler itself, so it needs its executable bit (uploads may drop it).
+    [[ -x "$here/metrics-http.sh" ]] ||
+        die "$here/metrics-http.sh is not executable; upload the scripts with mode 0755"
     export BACKUP_METRICS_FILE="$metrics_file"
     # busybox nc serves one connection per invocation; the loop re-listens after each scrape.
     (
@@ -99,7 +102,7 @@ pause() {
 }
 
 run_backup() {
-    if "$here/backup.sh"; then
+    if bash "$here/backup.sh"; then
         return 0
     fi
     log "backup failed; next attempt in at most ${retry}s"

@@ -258,3 +258,28 @@ def test_entrypoint_refuses_a_backup_dir_it_cannot_write(run_script, tmp_path):
         f"scheduler: BACKUP_DIR {not_a_dir} is not a directory writable by uid {os.getuid()}; "
         "mount the backup volume where this user may write\n"
     )
+
+
+def test_entrypoint_refuses_a_metrics_handler_without_its_executable_bit(
+    image_bin, script_env, backup_dir, tmp_path
+):
+    # A copy of the scripts as an upload without modes would leave them.
+    copy = tmp_path / "opt-backup"
+    copy.mkdir()
+    for script in SCRIPTS.glob("*.sh"):
+        (copy / script.name).write_text(script.read_text())
+        (copy / script.name).chmod(0o644)
+
+    done = subprocess.run(
+        [str(image_bin / "bash"), str(copy / "entrypoint.sh")],
+        env=script_env(BACKUP_DIR=str(backup_dir), BACKUP_METRICS_PORT=str(free_port())),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        f"scheduler: {copy}/metrics-http.sh is not executable; upload the scripts with mode 0755\n"
+    )
