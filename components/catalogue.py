@@ -68,6 +68,8 @@ class HostMount(_Frozen):
     """Path on the Docker host."""
     path: str
     """Mount point inside the container."""
+    read_only: bool = True
+    """Read-only unless the service writes there (the off-host backup copy)."""
 
 
 class MetricsEndpoint(_Frozen):
@@ -370,8 +372,15 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "GF_SERVER_SERVE_FROM_SUB_PATH": "true",
             "GF_ANALYTICS_REPORTING_ENABLED": "false",
             "GF_USERS_ALLOW_SIGN_UP": "false",
+            "GF_SMTP_ENABLED": "{smtp_enabled}",
+            "GF_SMTP_HOST": "{smtp_host}",
+            "GF_SMTP_USER": "{smtp_user}",
+            "GF_SMTP_FROM_ADDRESS": "{smtp_from}",
         },
-        secret_env={"GF_SECURITY_ADMIN_PASSWORD": "{grafana_admin_password}"},
+        secret_env={
+            "GF_SECURITY_ADMIN_PASSWORD": "{grafana_admin_password}",
+            "GF_SMTP_PASSWORD": "{smtp_password}",
+        },
         healthcheck=_http_wget("http://127.0.0.1:3000/api/health"),
         depends_on=("prometheus",),
         volumes=(Volume(role="data", path="/var/lib/grafana"),),
@@ -471,17 +480,26 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "PGPORT": "5432",
             "PGUSER": "postgres",
             "PGDATABASE": "investment",
-            "BACKUP_DIR": "/backups",
+            # The image owns this path as uid 70 (and declares it a VOLUME): a new named volume
+            # mounted here inherits that owner, so the non-root job can write its dumps.
+            "BACKUP_DIR": "/var/lib/postgresql/data",
+            "BACKUP_SCHEDULE": "{backup_schedule}",
+            "BACKUP_KEEP_DAILY": "{backup_keep_daily}",
+            "BACKUP_KEEP_WEEKLY": "{backup_keep_weekly}",
+            "BACKUP_OFFHOST_DIR": "{backup_offhost_dir}",
+            # Same 26 h as the BackupTooOld alert: one missed daily run plus slack.
+            "BACKUP_MAX_AGE_SECONDS": "93600",
+            "BACKUP_METRICS_PORT": "9188",
         },
         secret_env={"PGPASSWORD": "{postgres_password}"},
         healthcheck=HealthCheck(
             test=("CMD", "/bin/sh", "/opt/backup/healthcheck.sh"),
-            relies_on="sh",
+            relies_on="bash (the postgres alpine image ships it) and busybox awk/date",
             interval_s=300,
             start_period_s=120,
         ),
         depends_on=("postgres",),
-        volumes=(Volume(role="data", path="/backups"),),
+        volumes=(Volume(role="data", path="/var/lib/postgresql/data"),),
         metrics=(MetricsEndpoint(job="backup", port=9188, interval_s=300),),
         tmpfs=("/tmp",),
         user="70:70",
@@ -568,7 +586,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "--housekeeping_interval=30s",
             "--store_container_labels=false",
             "--whitelisted_container_labels=com.investment-platform.service",
-            "--disable_metrics=percpu,sched,tcp,udp,disk,diskIO,hugetlb,referenced_memory,advtcp",
+            # Setting the flag replaces cAdvisor's default list, so name everything left off.
+            "--disable_metrics=percpu,sched,tcp,udp,disk,diskIO,hugetlb,referenced_memory,advtcp,"
+            "cpu_topology,cpuset,memory_numa,process,resctrl",
         ),
         healthcheck=_http_wget("http://127.0.0.1:8080/healthz"),
         host_mounts=(

@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name
 from components.cost import CapacityError, ServiceLimits, check_capacity
 from components.hostplans import HOST_PLANS
+from components.monitoring.settings import AlertingSettings
 from components.workflows.settings import GitHubSettings
 
 PROJECT = "investment-platform"
@@ -174,6 +175,8 @@ class StackConfig(_Model):
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
     github: GitHubSettings | None = None
     """Where the application's generated CI files are committed (none: not managed)."""
+    alerting: AlertingSettings = AlertingSettings()
+    """Who is notified of alerts, and the budget alert thresholds."""
 
     @model_validator(mode="after")
     def _images_match_ci_registry(self) -> StackConfig:

@@ -63,6 +63,7 @@ class RecordedResource:
     dependencies: list[str]
     import_id: str
     provider: str
+    ignore_changes: list[str] = field(default_factory=list)
 
     def unmasked_inputs(self) -> dict[str, Any]:
         """The inputs with secret values revealed (offline placeholders; for tests only)."""
@@ -203,6 +204,7 @@ class _RecordingMonitor(pmocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 import_id=request.importId,
                 provider=request.provider,
+                ignore_changes=list(request.ignoreChanges),
             )
         )
         return response

@@ -9,8 +9,9 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import ServiceSpec
+from components.catalogue import HostMount, ServiceSpec
 from components.config import StackConfig, resolve_specs
+from components.monitoring.grafana import Monitoring, MonitoringArgs
 from components.monitoring.prometheus import prometheus_uploads
 from components.nginx import CERT_DIR, CONFIG_PATH, certificate_paths, render_nginx_conf
 from components.secrets import Secrets
@@ -48,6 +49,7 @@ def start_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
 
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+OFFHOST_PATH = "/offhost"
 BACKUP_SCRIPTS = ("entrypoint.sh", "backup.sh", "restore.sh", "healthcheck.sh", "metrics-http.sh")
 
 
@@ -65,6 +67,25 @@ def template_context(config: StackConfig) -> dict[str, str]:
         "tls_cert_file": certificate_paths(config.tls.mode, config.domain)[0]
         if config.tls.mode != "none"
         else "",
+        "backup_schedule": config.backup.schedule,
+        "backup_keep_daily": str(config.backup.keep_daily),
+        "backup_keep_weekly": str(config.backup.keep_weekly),
+        "backup_offhost_dir": OFFHOST_PATH if config.backup.offhost_dir else "",
+        "smtp_enabled": str(config.alerting.smtp_host is not None).lower(),
+        "smtp_host": config.alerting.smtp_host or "",
+        "smtp_user": config.alerting.smtp_user or "",
+        "smtp_from": config.alerting.smtp_from or "",
+    }
+
+
+def extra_host_mounts(config: StackConfig) -> dict[str, list[HostMount]]:
+    """Host directories a stack adds: the off-host backup copy's target, when configured."""
+    if not config.backup.offhost_dir:
+        return {}
+    return {
+        "backup": [
+            HostMount(host_path=config.backup.offhost_dir, path=OFFHOST_PATH, read_only=False)
+        ]
     }
 
 
@@ -177,6 +198,7 @@ class Platform(pulumi.ComponentResource):
                     uploads=uploads.get(spec.name, []),
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
+                    host_mounts=extra_host_mounts(config).get(spec.name, []),
                     shared_volumes={
                         f"{svc.spec.name}-{role}": vol
                         for svc in self.services.values()
@@ -186,6 +208,17 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, providers={"docker": self.provider}),
             )
         self.cost = stack_cost(config)
+        self.monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                services=self.services,
+                cost=self.cost,
+                grafana_url=f"{public_url(config)}/grafana",
+                admin_password=self.secrets.values["grafana_admin_password"],
+                alerting=config.alerting,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs(
             {
                 "network": self.network.name,
@@ -202,14 +235,14 @@ class Platform(pulumi.ComponentResource):
             "nginx": [Upload(CONFIG_PATH, nginx)],
             "prometheus": prometheus_uploads(specs, config),
             "backup": [
-                Upload(f"/opt/backup/{script}", read_script("backup", script), executable=True)
+                Upload(f"/opt/backup/{script}", read_script("backup", script), mode="0755")
                 for script in BACKUP_SCRIPTS
             ],
             "certbot": [
                 Upload(
                     "/opt/platform/certbot-loop.sh",
                     read_script("certbot", "certbot-loop.sh"),
-                    executable=True,
+                    mode="0755",
                 )
             ],
         }
@@ -217,7 +250,7 @@ class Platform(pulumi.ComponentResource):
             cfg = pulumi.Config("investment-platform")
             uploads["nginx"] += [
                 Upload(f"{CERT_DIR}/tls.crt", cfg.require_secret("tlsCertificate")),
-                Upload(f"{CERT_DIR}/tls.key", cfg.require_secret("tlsPrivateKey")),
+                Upload(f"{CERT_DIR}/tls.key", cfg.require_secret("tlsPrivateKey"), mode="0600"),
             ]
         present = {s.name for s in specs}
         return {name: files for name, files in uploads.items() if name in present}

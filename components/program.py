@@ -7,11 +7,16 @@ from pulumi.runtime.config import CONFIG
 
 from components.config import PROJECT, ConfigError, StackConfig, load_config
 from components.platform import Platform, PlatformArgs, summary
-from components.secrets import SECRET_KEYS
+from components.secrets import OPTIONAL_SECRET_KEYS, SECRET_KEYS
 from components.workflows.repository_files import WorkflowFiles
 
 # Keys read elsewhere as secrets (never validated as plain text).
-_SECRET_CONFIG_KEYS = {*SECRET_KEYS.values(), "tlsCertificate", "tlsPrivateKey"}
+_SECRET_CONFIG_KEYS = {
+    *SECRET_KEYS.values(),
+    *OPTIONAL_SECRET_KEYS.values(),
+    "tlsCertificate",
+    "tlsPrivateKey",
+}
 
 
 def raw_project_config() -> dict[str, str]:

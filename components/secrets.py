@@ -23,6 +23,11 @@ SECRET_KEYS: dict[str, str] = {
 }
 
 
+# Secrets that only exist when the operator has one (an SMTP relay's password): never generated,
+# empty when unset.
+OPTIONAL_SECRET_KEYS: dict[str, str] = {"smtp_password": "smtpPassword"}
+
+
 class Secrets(pulumi.ComponentResource):
     """Every secret the services need, as secret Outputs keyed by name."""
 
@@ -47,4 +52,6 @@ class Secrets(pulumi.ComponentResource):
             )
             self.values[secret] = pulumi.Output.secret(password.result)
             generated.append(secret)
+        for secret, key in OPTIONAL_SECRET_KEYS.items():
+            self.values[secret] = config.get_secret(key) or pulumi.Output.secret("")
         self.register_outputs({"generated": sorted(generated)})

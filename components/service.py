@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import ServiceSpec, dns_name
+from components.catalogue import HostMount, ServiceSpec, dns_name
 
 LABEL_PREFIX = "com.investment-platform"
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
@@ -41,8 +41,9 @@ class Upload:
     """Absolute path inside the container."""
     content: pulumi.Input[str]
     """File content."""
-    executable: bool = False
-    """Whether to set the executable bit."""
+    mode: str = "0644"
+    """Permission bits. Scripts run by a non-root user need 0755: the provider's `executable`
+    flag sets the owner's bit only, and uploads are owned by root."""
 
 
 @dataclass
@@ -73,6 +74,8 @@ class ServiceArgs:
     """Host port bindings."""
     adopt_volumes: Mapping[str, str] = field(default_factory=dict)
     """Existing Docker volumes to import instead of creating, by `service-role`."""
+    host_mounts: Sequence[HostMount] = ()
+    """Host directories the stack adds to the catalogue's own host mounts."""
     shared_volumes: Mapping[str, docker.Volume] = field(default_factory=dict)
     """Volumes of services started earlier, by `service-role`, for volumes this one shares."""
 
@@ -192,6 +195,9 @@ class Service(pulumi.ComponentResource):
                     protect=vol.data,
                     retain_on_delete=vol.data,
                     import_=adopted,
+                    # An adopted compose volume keeps its com.docker.compose.* labels; Docker can
+                    # only change volume labels by replacing the volume, which protect forbids.
+                    ignore_changes=["labels", "driverOpts"] if adopted else None,
                 ),
             )
         return volumes
@@ -225,8 +231,10 @@ class Service(pulumi.ComponentResource):
                 )
             )
         mounts += [
-            docker.ContainerVolumeArgs(host_path=m.host_path, container_path=m.path, read_only=True)
-            for m in spec.host_mounts
+            docker.ContainerVolumeArgs(
+                host_path=m.host_path, container_path=m.path, read_only=m.read_only
+            )
+            for m in (*spec.host_mounts, *args.host_mounts)
         ]
         depends: list[pulumi.Resource] = [d.container for d in args.depends_on]
         depends += list(args.extra_depends_on)
@@ -258,6 +266,14 @@ class Service(pulumi.ComponentResource):
                 docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.service", value=spec.name),
                 docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.tier", value=spec.tier),
                 docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
+                # One label per metrics endpoint, so the policy pack can check that each has a
+                # scrape job in the uploaded prometheus.yml.
+                *(
+                    docker.ContainerLabelArgs(
+                        label=f"{LABEL_PREFIX}.metrics.{m.job}", value=f"{m.port}:{m.path}"
+                    )
+                    for m in spec.metrics
+                ),
             ],
             security_opts=["no-new-privileges:true"],
             privileged=spec.privileged or None,
@@ -269,9 +285,7 @@ class Service(pulumi.ComponentResource):
             user=spec.user,
             volumes=mounts or None,
             uploads=[
-                docker.ContainerUploadArgs(
-                    file=u.path, content=u.content, executable=u.executable or None
-                )
+                docker.ContainerUploadArgs(file=u.path, content=u.content, permissions=u.mode)
                 for u in args.uploads
             ]
             or None,

@@ -13,6 +13,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 # promtool for the Prometheus config and rule tests.
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# busybox: the backup tests run the scripts with only the applets the alpine image has on PATH.
+command -v busybox >/dev/null 2>&1 || missing+=(busybox)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian"
   $SUDO apt-get update -qq

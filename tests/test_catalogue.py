@@ -7,7 +7,7 @@ import pytest
 from components.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
 from components.config import check_image_pinned
 from components.platform import CatalogueError, start_order
-from components.secrets import SECRET_KEYS
+from components.secrets import OPTIONAL_SECRET_KEYS, SECRET_KEYS
 
 
 def spec(name, depends_on=()):
@@ -50,7 +50,8 @@ def test_secret_templates_use_known_secrets():
         for key, template in s.secret_env.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             assert fields, f"{s.name}.{key} has no secret in it: move it to env"
-            assert fields <= set(SECRET_KEYS), (s.name, key, fields - set(SECRET_KEYS))
+            known = {*SECRET_KEYS, *OPTIONAL_SECRET_KEYS}
+            assert fields <= known, (s.name, key, fields - known)
 
 
 def test_limits_respect_floors_and_writable_roots_are_explained():

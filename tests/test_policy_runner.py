@@ -50,11 +50,6 @@ def test_real_stacks_pass_every_policy(stack):
     assert mandatory(violations) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Service component does not yet label containers with "
-    "com.investment-platform.metrics.<job>=<port>:<path> (needed by metrics-scrape-coverage)",
-)
 def test_real_prod_labels_every_metrics_endpoint(prod):
     for spec in CATALOGUE:
         if not spec.metrics:
@@ -65,11 +60,6 @@ def test_real_prod_labels_every_metrics_endpoint(prod):
             assert labels.get(METRICS_LABEL + endpoint.job) == f"{endpoint.port}:{endpoint.path}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the platform does not yet upload the generated prometheus.yml into the prometheus "
-    "container (metrics-scrape-coverage reads it from there)",
-)
 def test_real_prod_uploads_the_prometheus_config(prod):
     uploads = prod.named("investment-prometheus-container").inputs.get("uploads") or []
 

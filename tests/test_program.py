@@ -228,6 +228,7 @@ def test_adopted_volumes_are_imported_with_existing_names_and_protected():
     )
     vol = next(r for r in result.of_type(VOLUME) if r.inputs["name"] == "investment_db_data")
     assert vol.import_id == "investment_db_data"
+    assert vol.ignore_changes == ["labels", "driverOpts"]
     assert vol.protect
     assert vol.retain_on_delete
     assert "labels" not in vol.inputs
@@ -265,3 +266,33 @@ def test_invalid_github_settings_stop_before_any_resource():
         excinfo.value
     )
     assert excinfo.value.resources == []
+
+
+def test_backup_job_follows_the_stack_backup_settings(prod):
+    backup = containers(prod)["backup"]
+    envs = backup.unmasked_inputs()["envs"]
+    for entry in (
+        "BACKUP_SCHEDULE=03:15",
+        "BACKUP_KEEP_DAILY=7",
+        "BACKUP_KEEP_WEEKLY=4",
+        "BACKUP_OFFHOST_DIR=",
+        "BACKUP_DIR=/var/lib/postgresql/data",
+    ):
+        assert entry in envs
+    assert backup.inputs["user"] == "70:70"
+    mounts = {v["containerPath"]: v.get("volumeName") for v in backup.inputs["volumes"]}
+    assert mounts["/var/lib/postgresql/data"] == "investment-backup-data"
+    modes = {u["file"]: u["permissions"] for u in backup.inputs["uploads"]}
+    assert modes["/opt/backup/metrics-http.sh"] == "0755"
+
+
+def test_offhost_backup_copy_mounts_the_host_directory():
+    result = run_program(
+        "prod", overrides={"backup": {"schedule": "02:00", "offhostDir": "/mnt/storagebox"}}
+    )
+    backup = containers(result)["backup"]
+    assert "BACKUP_OFFHOST_DIR=/offhost" in backup.unmasked_inputs()["envs"]
+    assert "BACKUP_SCHEDULE=02:00" in backup.unmasked_inputs()["envs"]
+    offhost = next(v for v in backup.inputs["volumes"] if v["containerPath"] == "/offhost")
+    assert offhost["hostPath"] == "/mnt/storagebox"
+    assert offhost["readOnly"] is False

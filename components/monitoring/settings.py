@@ -20,7 +20,13 @@ class AlertingSettings(BaseModel):
     )
 
     email_addresses: tuple[str, ...] = ()
-    """Recipients of alert e-mails (Grafana needs GF_SMTP_* settings to send them)."""
+    """Recipients of alert e-mails (they need `smtpHost` and `smtpFrom`)."""
+    smtp_host: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+:\d+$")
+    """SMTP relay Grafana sends e-mail through, `host:port`."""
+    smtp_user: str | None = None
+    """SMTP user; its password is the secret `smtpPassword`."""
+    smtp_from: str | None = None
+    """Sender address of alert e-mails."""
     webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     """A webhook (Slack-compatible, ntfy, a chat bridge) that receives every alert."""
     budget_warning_ratio: float = Field(default=0.8, gt=0, le=1)
@@ -39,6 +45,12 @@ class AlertingSettings(BaseModel):
                 f"budgetWarningRatio ({self.budget_warning_ratio:g}) must be below "
                 f"budgetCriticalRatio ({self.budget_critical_ratio:g})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_for_email(self) -> AlertingSettings:
+        if self.email_addresses and not (self.smtp_host and self.smtp_from):
+            raise ValueError("emailAddresses need smtpHost and smtpFrom to be sent")
         return self
 
     @property

@@ -436,7 +436,12 @@ def test_settings_reject_warning_above_critical() -> None:
 
 def test_settings_accept_camel_case_keys() -> None:
     settings = AlertingSettings.model_validate(
-        {"emailAddresses": ["ops@invest.example.com"], "webhookUrl": "https://hooks.example/x"}
+        {
+            "emailAddresses": ["ops@invest.example.com"],
+            "smtpHost": "smtp.example.com:587",
+            "smtpFrom": "alerts@invest.example.com",
+            "webhookUrl": "https://hooks.example/x",
+        }
     )
     assert settings.email_addresses == ("ops@invest.example.com",)
     assert settings.has_receivers

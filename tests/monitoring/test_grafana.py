@@ -31,7 +31,14 @@ def _run(alerting: dict[str, object]) -> PlanResult:
 
 @pytest.fixture(scope="module")
 def plan() -> PlanResult:
-    return _run({"emailAddresses": ["ops@invest.example.com"], "budgetWarningRatio": 0.75})
+    return _run(
+        {
+            "emailAddresses": ["ops@invest.example.com"],
+            "smtpHost": "smtp.example.com:587",
+            "smtpFrom": "alerts@invest.example.com",
+            "budgetWarningRatio": 0.75,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +158,6 @@ def test_prometheus_url_needs_a_prometheus_service() -> None:
         prometheus_url([])
 
 
-@pytest.mark.xfail(
-    reason="components/platform.py does not yet create Monitoring (the lead wires it after "
-    "grafana is healthy); remove this mark when it does",
-    strict=True,
-)
 def test_the_real_program_provisions_both_dashboards_and_every_rule() -> None:
     result = run_program("prod")
     dashboards = {
