@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+IGNORED = shutil.ignore_patterns(".venv", ".git", "node_modules", "*_cache", "__pycache__")
 
 
 def run(*args, cwd=ROOT):
@@ -44,9 +45,7 @@ def test_plan_markdown_for_pr_comments():
 
 
 def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_path):
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "components", tmp_path / "components")
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n"
         "  investment-platform:environment: dev\n"
@@ -95,7 +94,7 @@ def test_cost_names_the_cheapest_fitting_plan():
 
 def test_cost_against_ref_compares_with_that_commit(tmp_path):
     repo = tmp_path / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "node_modules"))
+    shutil.copytree(ROOT, repo, ignore=IGNORED)
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
