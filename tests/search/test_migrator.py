@@ -274,3 +274,19 @@ def test_insert_and_update_keep_the_vector_in_sync(search_dsn):
         assert conn.execute("SELECT ticker FROM search_stocks('acquiring')").fetchall() == [
             ("ADYEN",)
         ]
+
+
+def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(make_database):
+    dsn = make_database()
+    with psycopg.connect(dsn) as blocker:
+        # An open transaction holding the table, as a long report query would.
+        blocker.execute("LOCK TABLE stocks IN ACCESS SHARE MODE")
+        with pytest.raises(MigrationError) as excinfo:
+            migrator.apply(dsn, timeouts=migrator.Timeouts(lock_timeout="200ms"))
+        blocker.rollback()
+    assert str(excinfo.value) == (
+        "migration 0001_search_vector (up) failed: canceling statement due to lock timeout"
+    )
+    assert not _has_column(dsn)
+    assert {r.state for r in migrator.status(dsn)[0]} == {"pending"}
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4)
