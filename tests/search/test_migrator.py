@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
 import re
 
 import psycopg
@@ -10,8 +12,11 @@ import pytest
 
 from components.search import migrator
 from components.search.migrator import Migration, MigrationError, UnknownVersionError
+from tests.search.dataset import create_stocks_table, insert_real_stocks
 
 pytestmark = pytest.mark.postgres
+
+_unique = (f"{os.getpid()}_{n}" for n in itertools.count())
 
 SEARCH_INDEXES = [
     "stocks_name_prefix_idx",
@@ -290,3 +295,38 @@ def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(
     assert not _has_column(dsn)
     assert {r.state for r in migrator.status(dsn)[0]} == {"pending"}
     assert migrator.apply(dsn).applied == (1, 2, 3, 4)
+
+
+def test_migrations_run_as_the_application_role_without_superuser(postgres_server):
+    # What the Database component sets up: a plain login role owning its database, extensions
+    # created by the superuser, CONNECT revoked from PUBLIC; the app's own migrations then create
+    # `stocks` as that role. The search migrations must need nothing more.
+    suffix = next(_unique)
+    role, database = f"search_app_{suffix}", f"search_owned_{suffix}"
+    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+        admin.execute(
+            f"CREATE ROLE {role} LOGIN PASSWORD 'app-pw' NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        )
+        admin.execute(f"CREATE DATABASE {database} OWNER {role} TEMPLATE template0")
+        admin.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
+    try:
+        with psycopg.connect(postgres_server.dsn(database), autocommit=True) as admin:
+            admin.execute("CREATE EXTENSION pg_trgm SCHEMA public")
+            admin.execute("CREATE EXTENSION unaccent SCHEMA public")
+        app_dsn = (
+            f"host=127.0.0.1 port={postgres_server.port} user={role} password=app-pw "
+            f"dbname={database}"
+        )
+        with psycopg.connect(app_dsn, autocommit=True) as app:
+            create_stocks_table(app)
+            insert_real_stocks(app)
+        assert migrator.apply(app_dsn).applied == (1, 2, 3, 4)
+        with psycopg.connect(app_dsn) as app:
+            assert app.execute(
+                "SELECT ticker FROM fuzzy_search_stocks('nestle', 1)"
+            ).fetchall() == [("NESN",)]
+        assert migrator.rollback(app_dsn, to_version=0) == (4, 3, 2, 1)
+    finally:
+        with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
