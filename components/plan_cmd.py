@@ -165,9 +165,13 @@ def _table(doc: dict[str, Any]) -> None:
     if doc["policy"] is not None:
         if not doc["policy"]:
             console.print("[green]Policies: all pass[/green]")
+        # One unwrapped line per violation, so CI logs and grep see each whole.
         for v in doc["policy"]:
             console.print(
-                f"[red]{v['enforcement_level']}[/red] {v['policy']} {v['resource']}: {v['message']}"
+                f"{v['enforcement_level']}: {v['policy']}: {v['resource']}: {v['message']}",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
             )
 
 
@@ -179,7 +183,13 @@ def run(args: argparse.Namespace) -> int:
     except (ProgramError, StackFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    violations = None if args.no_policy else _policy(result)
+    from components.policy_runner import PolicyRunError
+
+    try:
+        violations = None if args.no_policy else _policy(result)
+    except PolicyRunError as exc:
+        print(f"error: policy pack: {exc}", file=sys.stderr)
+        return 2
     doc = plan_document(result, violations)
     if args.format == "json":
         print(json.dumps(doc, indent=2, default=str))
@@ -191,11 +201,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _policy(result: Any) -> list[Any] | None:
-    """Violations from the policy pack, or None while the pack is not part of this checkout."""
-    try:
-        from components.policy_runner import run_policy_pack
-    except ImportError:
-        return None
+def _policy(result: Any) -> list[Any]:
+    """Violations from the policy pack, evaluated through its gRPC analyzer."""
+    from components.policy_runner import run_policy_pack
+
     violations: list[Any] = run_policy_pack(result)
     return violations

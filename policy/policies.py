@@ -548,10 +548,17 @@ def _cost(args: StackValidationArgs) -> Any:
     return lookup(outputs, "cost")
 
 
+def _budget(cost: Any, cap: float) -> float:
+    """The budget in force: the pack's cap, or the stack's own budget when that is lower (a stack
+    may tighten the owner's $50 rule, never loosen it)."""
+    own = lookup(cost, "budgetUsd")
+    return min(cap, float(own)) if isinstance(own, int | float) else cap
+
+
 def validate_within_budget(args: StackValidationArgs, report: ReportViolation) -> None:
     """The billed monthly cost (host plan plus fixed items) stays within the budget."""
     cost = _cost(args)
-    budget = float(config(args, "monthly-cost-within-budget")["budgetUsd"])
+    budget = _budget(cost, float(config(args, "monthly-cost-within-budget")["budgetUsd"]))
     billed = lookup(cost, "billedUsd")
     if billed is UNKNOWN:
         return
@@ -575,7 +582,7 @@ def validate_near_budget(args: StackValidationArgs, report: ReportViolation) -> 
     """Warns when the billed monthly cost passes a share (80%) of the budget."""
     cost = _cost(args)
     settings = config(args, "monthly-cost-near-budget")
-    budget = float(settings["budgetUsd"])
+    budget = _budget(cost, float(settings["budgetUsd"]))
     warn_at = float(settings["warnAtPct"])
     billed = lookup(cost, "billedUsd")
     if not isinstance(billed, int | float) or billed > budget:

@@ -80,8 +80,12 @@ def test_memory_over_host_is_an_error_not_a_cost():
 
 def test_cheapest_fitting_plan_skips_plans_too_small():
     small = [ServiceLimits(name="x", cpus=1, memory_mib=1024)]
-    assert cheapest_fitting_plan(small, 512).name == "hetzner-cx23"
+    plan = cheapest_fitting_plan(small, 512)
+    assert plan is not None
+    assert plan.name == "hetzner-cx23"
     big = [ServiceLimits(name="x", cpus=4, memory_mib=3900)]
-    assert cheapest_fitting_plan(big, 512).name == "hetzner-cx33"
+    plan = cheapest_fitting_plan(big, 512)
+    assert plan is not None
+    assert plan.name == "hetzner-cx33"
     huge = [ServiceLimits(name="x", cpus=4, memory_mib=60000)]
     assert cheapest_fitting_plan(huge, 512) is None

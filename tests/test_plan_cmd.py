@@ -118,3 +118,30 @@ def test_cost_against_unknown_ref_exits_2():
     proc = run("cost", "--stack", "prod", "--against-ref", "no-such-ref-xyz")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: cannot export git ref 'no-such-ref-xyz':")
+
+
+def test_plan_of_a_broken_stack_exits_1_with_one_line_per_violation(tmp_path):
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    # Someone bypasses the catalogue: an Elasticsearch container, unpinned, without limits.
+    with (tmp_path / "__main__.py").open("a") as main:
+        main.write(
+            "\nimport pulumi_docker as docker\n"
+            'docker.Container("search", name="es", image="elasticsearch:latest",'
+            ' restart="unless-stopped", healthcheck={"tests": ["CMD", "true"]})\n'
+        )
+    stack = tmp_path / "Pulumi.prod.yaml"
+    stack.write_text(
+        stack.read_text().replace(
+            "investment-platform:budgetUsd: 50", "investment-platform:budgetUsd: 5"
+        )
+    )
+    proc = run("plan", "--stack", "prod", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("mandatory: ")]
+    assert sorted(line.split(": ")[1] for line in lines) == [
+        "container-resource-limits",
+        "images-pinned",
+        "monthly-cost-within-budget",
+        "no-elasticsearch",
+    ]
+    assert any(line.startswith("mandatory: no-elasticsearch: search: ") for line in lines)

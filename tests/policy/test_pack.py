@@ -391,6 +391,15 @@ FAILING = [
         id="monthly-cost-within-budget",
     ),
     pytest.param(
+        plan(outputs={"cost": {**cost(8.78), "budgetUsd": 5.0}}),
+        [
+            "mandatory: monthly-cost-within-budget: stack: billed $8.78/month exceeds the $5.00 "
+            "budget by $3.78; choose a smaller hostPlan, lower service limits or drop a fixed cost "
+            "(see `python -m components cost`)."
+        ],
+        id="monthly-cost-within-the-stacks-own-lower-budget",
+    ),
+    pytest.param(
         plan(outputs={}),
         [
             "mandatory: monthly-cost-within-budget: stack: the stack exports no cost.billedUsd, so "
