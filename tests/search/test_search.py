@@ -129,6 +129,8 @@ def test_max_results(search_dsn):
         ("tesl", "TSLA"),
         ("aapl", "AAPL"),
         ("msft", "MSFT"),
+        ("brk.b", "BRK.B"),
+        ("BRK-B", "BRK.B"),
     ],
 )
 def test_fuzzy_finds_typos(search_dsn, query, first):

@@ -173,8 +173,8 @@ $$;
 --      word (`holdings`) pull in thousands of names for the recheck.
 -- Lower than 0.4 lets in noise and costs time. The thresholds are set for the duration of the
 -- function only. Queries shorter than three characters have no useful trigrams and take
--- search_stocks' prefix type-ahead; the ticker is compared only for one-word queries of up to 8
--- characters.
+-- search_stocks' prefix type-ahead; the ticker is compared only for queries without spaces of up
+-- to 8 characters.
 CREATE OR REPLACE FUNCTION public.fuzzy_search_stocks(query text, max_results integer DEFAULT 20)
 RETURNS TABLE (ticker text, name text, sector text, industry text, score numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -187,6 +187,8 @@ DECLARE
     tokens text[] := public.stocks_search_tokens(query);
     cleaned text := array_to_string(tokens, ' ');
     long_words text[] := ARRAY(SELECT t FROM unnest(tokens) AS t WHERE length(t) >= 3);
+    -- Tickers keep their punctuation (BRK.B), so they are compared with the query as typed.
+    ticker_query text := lower(public.immutable_unaccent(btrim(coalesce(query, ''))));
     wanted integer := least(greatest(coalesce(max_results, 20), 0), 100);
     with_ticker boolean;
     found integer;
@@ -199,20 +201,20 @@ BEGIN
         RETURN QUERY SELECT * FROM public.search_stocks(cleaned, wanted);
         RETURN;
     END IF;
-    with_ticker := cardinality(tokens) = 1 AND length(cleaned) <= 8;
+    with_ticker := ticker_query !~ '\s' AND length(ticker_query) <= 8;
 
     RETURN QUERY
     SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
            round(greatest(
                word_similarity(cleaned, c.normalized),
-               CASE WHEN with_ticker THEN similarity(cleaned, lower(c.ticker)) ELSE 0 END
+               CASE WHEN with_ticker THEN similarity(ticker_query, lower(c.ticker)) ELSE 0 END
            )::numeric, 4) AS score
     FROM (
         SELECT s.ticker, s.name, s.sector, s.industry,
                lower(public.immutable_unaccent(s.name)) AS normalized
         FROM public.stocks AS s
         WHERE cleaned <% lower(public.immutable_unaccent(s.name))
-           OR (with_ticker AND lower(s.ticker) % cleaned)
+           OR (with_ticker AND lower(s.ticker) % ticker_query)
         LIMIT 1000
     ) AS c
     ORDER BY score DESC, similarity(cleaned, c.normalized) DESC, c.ticker
