@@ -1,10 +1,10 @@
--- The weighted, unaccented search vector on the application's stocks table, kept in sync by a trigger.
--- A trigger-maintained column rather than a STORED generated column: adding a generated column
--- rewrites the whole table under an ACCESS EXCLUSIVE lock, whereas ADD COLUMN without a default only
--- touches the catalogue; 0002 then backfills in batches.
+-- The weighted, unaccented search vector on the application's stocks table, kept in sync by a
+-- trigger. A trigger-maintained column rather than a STORED generated column: adding a generated
+-- column rewrites the whole table under an ACCESS EXCLUSIVE lock, whereas ADD COLUMN without a
+-- default only touches the catalogue; 0002 then backfills in batches.
 
--- unaccent() is STABLE (it depends on the search_path to find its dictionary), so it cannot appear in
--- an index expression or be trusted by the planner; naming the dictionary and schema makes it immutable.
+-- unaccent() is STABLE (it depends on the search_path to find its dictionary), so it cannot appear
+-- in an index expression; naming the dictionary and its schema makes the wrapper immutable.
 CREATE OR REPLACE FUNCTION public.immutable_unaccent(value text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -30,8 +30,8 @@ RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT public.stocks_name_document(ticker, name)
-        || setweight(to_tsvector('english'::regconfig,
-               public.immutable_unaccent(coalesce(sector, '') || ' ' || coalesce(industry, ''))), 'B')
+        || setweight(to_tsvector('english'::regconfig, public.immutable_unaccent(
+               coalesce(sector, '') || ' ' || coalesce(industry, ''))), 'B')
         || setweight(to_tsvector('english'::regconfig,
                public.immutable_unaccent(coalesce(description, ''))), 'C')
 $$;

@@ -1,6 +1,7 @@
 -- The interface the backend calls instead of Elasticsearch. Both functions return no rows (never
--- an error) for NULL, empty, punctuation-only or hostile input: the query text only ever reaches
--- websearch_to_tsquery (which never raises) or is reduced to alphanumeric tokens first.
+-- an error) for NULL, empty, punctuation-only or hostile input: the query text is only ever a
+-- value, given to websearch_to_tsquery (which never raises), reduced to alphanumeric tokens, or
+-- compared by trigrams; the one dynamic statement (fuzzy pass 2) quotes its tokens as literals.
 
 -- Lower-cased, unaccented alphanumeric words of a user query, in order.
 CREATE OR REPLACE FUNCTION public.stocks_search_tokens(query text)
@@ -15,8 +16,8 @@ AS $$
 $$;
 
 -- The tsquery for a user query. Without web-search operators: the words under both configurations
--- the vector uses, or (with `prefixes`) every word as a prefix (type-ahead: `appl` finds Apple). With operators
--- (quotes, `or`, `-word`): web-search syntax under the english configuration.
+-- the vector uses, or (with `prefixes`) every word as a prefix (type-ahead: `appl` finds Apple).
+-- With operators (quotes, `or`, `-word`): web-search syntax under the english configuration.
 -- websearch_to_tsquery has no prefix syntax, so the prefix part is built from the sanitised
 -- tokens, which are alphanumeric and need no quoting.
 CREATE OR REPLACE FUNCTION public.stocks_search_query(query text, prefixes boolean DEFAULT true)
@@ -119,7 +120,8 @@ BEGIN
     tsq := public.stocks_search_query(query);
     RETURN QUERY
     SELECT s.ticker::text, s.name::text, s.sector::text, s.industry::text,
-           round(1 + CASE WHEN tsq IS NULL THEN 0 ELSE ts_rank(s.search_vector, tsq, 32) END::numeric, 6)
+           round(1 + CASE WHEN tsq IS NULL THEN 0
+                          ELSE ts_rank(s.search_vector, tsq, 32) END::numeric, 6)
     FROM public.stocks AS s WHERE lower(s.ticker) = exact;
     GET DIAGNOSTICS found = ROW_COUNT;
     total := total + found;
