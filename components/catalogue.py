@@ -221,7 +221,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         port=8000,
         env={"PORT": "8000", "REDIS_HOST": "redis", "POSTGRES_HOST": "postgres"},
         secret_env={
-            "DATABASE_URL": "postgresql://app:{app_db_password}@postgres:5432/investment",
+            "DATABASE_URL": (
+                "postgresql://{app_db_role}:{app_db_password}@postgres:5432/{app_db_name}"
+            ),
             "REDIS_URL": "redis://:{redis_password}@redis:6379/0",
             "CELERY_BROKER_URL": "redis://:{redis_password}@redis:6379/1",
             "SECRET_KEY": "{app_secret_key}",
@@ -246,7 +248,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         min_memory_mib=256,
         command=("celery", "-A", "app.worker", "worker", "--task-events", "--loglevel=INFO"),
         secret_env={
-            "DATABASE_URL": "postgresql://app:{app_db_password}@postgres:5432/investment",
+            "DATABASE_URL": (
+                "postgresql://{app_db_role}:{app_db_password}@postgres:5432/{app_db_name}"
+            ),
             "CELERY_BROKER_URL": "redis://:{redis_password}@redis:6379/1",
             "SECRET_KEY": "{app_secret_key}",
         },
@@ -320,7 +324,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         },
         secret_env={
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
-                "postgresql+psycopg2://airflow:{airflow_db_password}@postgres:5432/airflow"
+                "postgresql+psycopg2://{airflow_db_role}:{airflow_db_password}"
+                "@postgres:5432/{airflow_db_name}"
             ),
         },
         healthcheck=HealthCheck(
@@ -479,7 +484,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "PGHOST": "postgres",
             "PGPORT": "5432",
             "PGUSER": "postgres",
-            "PGDATABASE": "investment",
+            # The application's database (components/database.py), the name compose used.
+            "PGDATABASE": "investment_db",
             # The image owns this path as uid 70 (and declares it a VOLUME): a new named volume
             # mounted here inherits that owner, so the non-root job can write its dumps.
             "BACKUP_DIR": "/var/lib/postgresql/data",
@@ -515,7 +521,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         port=9187,
         secret_env={
             "DATA_SOURCE_NAME": (
-                "postgresql://monitoring:{monitoring_db_password}@postgres:5432/postgres"
+                "postgresql://{monitoring_db_role}:{monitoring_db_password}@postgres:5432/postgres"
                 "?sslmode=disable"
             ),
         },

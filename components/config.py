@@ -140,6 +140,22 @@ class Backup(_Model):
     """Host path (e.g. a mounted storage box) that receives a copy of each backup."""
 
 
+class DatabaseAccess(_Model):
+    """How `pulumi up` reaches PostgreSQL to manage its databases, roles and search schema."""
+
+    host: str = "127.0.0.1"
+    """Address the machine running Pulumi connects to (prod: the local end of an SSH tunnel)."""
+    port: int = Field(default=5432, ge=1, le=65535)
+    """Port at that address (prod: the tunnel's local port, e.g. 15432)."""
+    ssl_mode: Literal["disable", "require", "verify-ca", "verify-full"] = "disable"
+    """libpq sslmode; `disable` fits a loopback tunnel, which already encrypts."""
+    host_port: int = Field(default=5432, ge=1, le=65535)
+    """Port postgres publishes on the Docker host's 127.0.0.1 (the tunnel's far end); never on
+    a public address."""
+    search_schema: bool = True
+    """Apply the search migrations during `pulumi up` (false: run `db migrate` by hand)."""
+
+
 class StackConfig(_Model):
     """Everything a stack may set, with the defaults that apply when it does not."""
 
@@ -175,6 +191,8 @@ class StackConfig(_Model):
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
     github: GitHubSettings | None = None
     """Where the application's generated CI files are committed (none: not managed)."""
+    database: DatabaseAccess = DatabaseAccess()
+    """How Pulumi reaches PostgreSQL (docs/SEARCH.md)."""
     alerting: AlertingSettings = AlertingSettings()
     """Who is notified of alerts, and the budget alert thresholds."""
 

@@ -167,24 +167,22 @@ class Database(pulumi.ComponentResource):
             for extension in EXTENSIONS
         ]
 
+        self.objects: list[pulumi.Resource] = [
+            app_role,
+            app_db,
+            airflow_role,
+            airflow_db,
+            monitoring_role,
+            *extensions,
+        ]
+        """The roles, databases and extensions, for containers that must start after them (not the
+        component itself: its search schema waits for the backend)."""
+        self._name, self._args = name, args
+        self._app_db, self._app_role, self._extensions = app_db, app_role, extensions
+        self._app_password_input = app_password
         version: pulumi.Output[int] = pulumi.Output.from_input(0)
         if args.search_schema:
-            schema = SearchSchema(
-                f"{name}-search-schema",
-                SearchSchemaArgs(
-                    host=args.host,
-                    port=args.port,
-                    database=app_db.name,
-                    username=app_role.name,
-                    password=app_password,
-                    sslmode=args.sslmode,
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[*extensions, app_db, *args.search_schema_after],
-                ),
-            )
-            version = schema.version
+            version = self.add_search_schema(args.search_schema_after).version
 
         self.app_database = app_db.name
         self.app_role = app_role.name
@@ -207,6 +205,28 @@ class Database(pulumi.ComponentResource):
                 "monitoring_password": self.monitoring_password,
                 "search_schema_version": self.search_schema_version,
             }
+        )
+
+    def add_search_schema(self, after: Sequence[pulumi.Resource]) -> SearchSchema:
+        """Apply the search migrations once `after` (whatever creates `stocks`) exists.
+
+        Callable after construction, so the platform can order it after the backend, whose
+        connection string needs this component's roles first.
+        """
+        args = self._args
+        return SearchSchema(
+            f"{self._name}-search-schema",
+            SearchSchemaArgs(
+                host=args.host,
+                port=args.port,
+                database=self._app_db.name,
+                username=self._app_role.name,
+                password=self._app_password_input,
+                sslmode=args.sslmode,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*self._extensions, self._app_db, *after]
+            ),
         )
 
     def _login_role(

@@ -11,6 +11,7 @@ import pulumi_docker as docker
 
 from components.catalogue import HostMount, ServiceSpec
 from components.config import StackConfig, resolve_specs
+from components.database import Database, DatabaseArgs
 from components.monitoring.grafana import Monitoring, MonitoringArgs
 from components.monitoring.prometheus import prometheus_uploads
 from components.nginx import CERT_DIR, CONFIG_PATH, certificate_paths, render_nginx_conf
@@ -89,6 +90,34 @@ def extra_host_mounts(config: StackConfig) -> dict[str, list[HostMount]]:
     }
 
 
+DATABASE_VALUES = (
+    "app_db_role",
+    "app_db_name",
+    "airflow_db_role",
+    "airflow_db_name",
+    "monitoring_db_role",
+)
+"""Names the catalogue's secret_env templates may use besides the secrets, from the Database."""
+
+
+def database_values(database: Database) -> dict[str, pulumi.Output[str]]:
+    """The Database's role and database names, as template values. Using its outputs (rather
+    than literal names) makes each container wait for the roles it logs in with."""
+    return dict(
+        zip(
+            DATABASE_VALUES,
+            (
+                database.app_role,
+                database.app_database,
+                database.airflow_role,
+                database.airflow_database,
+                database.monitoring_role,
+            ),
+            strict=True,
+        )
+    )
+
+
 def public_url(config: StackConfig) -> str:
     """The URL users reach the platform at."""
     scheme = "http" if config.tls.mode == "none" else "https"
@@ -113,9 +142,15 @@ def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, l
                     PortBinding(443, 443, "0.0.0.0"),
                 ]
             used.update(b.external for b in bindings[spec.name])
+    for spec in specs:
+        # PostgreSQL listens on the host's loopback for Pulumi's database provider (through an
+        # SSH tunnel in prod); nothing outside the host can reach it.
+        if spec.name == "postgres" and spec.port is not None:
+            bindings[spec.name] = [PortBinding(spec.port, config.database.host_port, "127.0.0.1")]
+            used.add(config.database.host_port)
     if config.publish_ports:
         for spec in specs:
-            if spec.public or spec.port is None:
+            if spec.public or spec.port is None or spec.name in bindings:
                 continue
             port = spec.port
             while port in used:
@@ -180,7 +215,10 @@ class Platform(pulumi.ComponentResource):
         uploads = self._uploads(config, specs)
         context = template_context(config)
         self.services = {}
+        self.database: Database | None = None
+        values: dict[str, pulumi.Output[str]] = dict(self.secrets.values)
         for spec in start_order(specs):
+            needs_db = "postgres" in spec.depends_on and self.database is not None
             self.services[spec.name] = Service(
                 f"{name}-{spec.name.replace('_', '-')}",
                 ServiceArgs(
@@ -193,8 +231,9 @@ class Platform(pulumi.ComponentResource):
                         **{k: v.format(**context) for k, v in spec.env.items()},
                         **tuned_env(spec),
                     },
-                    secret_env=_secret_env(spec, self.secrets.values),
+                    secret_env=_secret_env(spec, values),
                     depends_on=[self.services[d] for d in spec.depends_on],
+                    extra_depends_on=self.database.objects if needs_db and self.database else [],
                     uploads=uploads.get(spec.name, []),
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
@@ -206,6 +245,14 @@ class Platform(pulumi.ComponentResource):
                     },
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"docker": self.provider}),
+            )
+            if spec.name == "postgres":
+                self.database = self._create_database(name, config, self.services["postgres"])
+                values.update(database_values(self.database))
+        if self.database is not None and config.database.search_schema:
+            # The backend's own migrations create `stocks`; the search schema builds on it.
+            self.search_schema = self.database.add_search_schema(
+                after=[self.services["backend"].container]
             )
         self.cost = stack_cost(config)
         self.monitoring = Monitoring(
@@ -225,6 +272,25 @@ class Platform(pulumi.ComponentResource):
                 "containers": {n: s.container_name for n, s in self.services.items()},
                 "cost": self.cost.as_output(),
             }
+        )
+
+    def _create_database(self, name: str, config: StackConfig, postgres: Service) -> Database:
+        access = config.database
+        secrets = self.secrets.values
+        return Database(
+            f"{name}-database",
+            DatabaseArgs(
+                host=access.host,
+                port=access.port,
+                admin_username="postgres",
+                admin_password=secrets["postgres_password"],
+                sslmode=access.ssl_mode,
+                app_password=secrets["app_db_password"],
+                airflow_password=secrets["airflow_db_password"],
+                monitoring_password=secrets["monitoring_db_password"],
+                search_schema=False,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[postgres.container]),
         )
 
     def _uploads(

@@ -6,7 +6,7 @@ import pytest
 
 from components.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
 from components.config import check_image_pinned
-from components.platform import CatalogueError, start_order
+from components.platform import DATABASE_VALUES, CatalogueError, start_order
 from components.secrets import OPTIONAL_SECRET_KEYS, SECRET_KEYS
 
 
@@ -50,7 +50,7 @@ def test_secret_templates_use_known_secrets():
         for key, template in s.secret_env.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             assert fields, f"{s.name}.{key} has no secret in it: move it to env"
-            known = {*SECRET_KEYS, *OPTIONAL_SECRET_KEYS}
+            known = {*SECRET_KEYS, *OPTIONAL_SECRET_KEYS, *DATABASE_VALUES}
             assert fields <= known, (s.name, key, fields - known)
 
 

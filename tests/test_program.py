@@ -126,12 +126,17 @@ def test_no_elasticsearch_anywhere(prod, dev):
             assert "elasticsearch" not in r.name.lower()
 
 
-def test_prod_publishes_only_nginx(prod):
+def test_prod_publishes_only_nginx_and_postgres_on_loopback_for_the_tunnel(prod):
     published = {
-        n: c.inputs.get("ports") for n, c in containers(prod).items() if c.inputs.get("ports")
+        n: [(p["ip"], p["external"], p["internal"]) for p in c.inputs["ports"]]
+        for n, c in containers(prod).items()
+        if c.inputs.get("ports")
     }
-    assert list(published) == ["nginx"]
-    assert [(p["internal"], p["external"]) for p in published["nginx"]] == [(80, 80), (443, 443)]
+    assert published == {
+        "nginx": [("0.0.0.0", 80, 80), ("0.0.0.0", 443, 443)],
+        "postgres": [("127.0.0.1", 5432, 5432)],
+    }
+    assert "ports" not in containers(prod)["redis"].inputs
 
 
 def test_dev_publishes_on_loopback_only(dev):
@@ -151,8 +156,8 @@ def test_secrets_are_never_plain_text(prod):
     assert "envs" in backend.secret_paths
     envs = backend.unmasked_inputs()["envs"]
     assert (
-        "DATABASE_URL=postgresql://app:generated-investment-secrets-app-db-password"
-        "@postgres:5432/investment"
+        "DATABASE_URL=postgresql://investment_app:generated-investment-secrets-app-db-password"
+        "@postgres:5432/investment_db"
     ) in envs
     for r in prod.resources:
         assert "generated-" not in repr(r.inputs), r.name
@@ -296,3 +301,25 @@ def test_offhost_backup_copy_mounts_the_host_directory():
     offhost = next(v for v in backup.inputs["volumes"] if v["containerPath"] == "/offhost")
     assert offhost["hostPath"] == "/mnt/storagebox"
     assert offhost["readOnly"] is False
+
+
+def test_database_roles_and_search_schema_are_ordered_around_the_containers(prod):
+    by_name = containers(prod)
+    role = prod.named("investment-database-app-role")
+    provider = prod.named("investment-database-provider")
+    assert by_name["postgres"].urn in provider.dependencies
+    # Provider configuration travels as strings.
+    assert (provider.inputs["host"], provider.inputs["port"]) == ("127.0.0.1", "15432")
+    assert role.urn in by_name["backend"].dependencies
+    assert role.urn in by_name["backup"].dependencies
+    schema = prod.named("investment-database-search-schema")
+    assert by_name["backend"].urn in schema.dependencies
+    envs = by_name["backend"].unmasked_inputs()["envs"]
+    assert any(
+        e.startswith("DATABASE_URL=postgresql://investment_app:") and e.endswith("/investment_db")
+        for e in envs
+    )
+    exporter_envs = by_name["postgres-exporter"].unmasked_inputs()["envs"]
+    assert any(
+        e.startswith("DATA_SOURCE_NAME=postgresql://postgres_exporter:") for e in exporter_envs
+    )
