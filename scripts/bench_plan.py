@@ -132,7 +132,7 @@ def main() -> None:
     from components.catalogue import CATALOGUE
 
     base = len(CATALOGUE)
-    print("| run | services | median s | min s | max s | ms per service |")
+    print("| run | catalogue services | median s | min s | max s | ms per service |")
     print("|---|---:|---:|---:|---:|---:|")
     print(
         summary("CLI plan dev (subprocess, policy pack included)", time_cli("dev", args.runs), base)
