@@ -15,17 +15,14 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import (
-    AliasGenerator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name
+from components.configmodel import ConfigModel
 from components.cost import CapacityError, ServiceLimits, check_capacity
 from components.hostplans import HOST_PLANS
 from components.monitoring.settings import AlertingSettings
@@ -61,16 +58,7 @@ def check_image_pinned(image: str) -> str:
     return image
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=AliasGenerator(validation_alias=to_camel),
-        populate_by_name=True,
-    )
-
-
-class ServiceOverride(_Model):
+class ServiceOverride(ConfigModel):
     """What a stack may change about one catalogue service."""
 
     cpus: float | None = Field(default=None, gt=0, le=16)
@@ -86,7 +74,7 @@ class ServiceOverride(_Model):
         return None if value is None else check_image_pinned(value)
 
 
-class AppImages(_Model):
+class AppImages(ConfigModel):
     """The application's own images, built by its CI and pinned per stack."""
 
     backend: str
@@ -100,7 +88,7 @@ class AppImages(_Model):
         return check_image_pinned(value)
 
 
-class FixedCost(_Model):
+class FixedCost(ConfigModel):
     """A monthly cost that does not depend on the containers (domain, off-host storage)."""
 
     name: str = Field(min_length=1)
@@ -111,7 +99,7 @@ class FixedCost(_Model):
     """Where the price comes from and when it was read."""
 
 
-class Tls(_Model):
+class Tls(ConfigModel):
     """How nginx gets its certificate."""
 
     mode: Literal["letsencrypt", "provided", "none"] = "letsencrypt"
@@ -127,7 +115,7 @@ class Tls(_Model):
         return self
 
 
-class Backup(_Model):
+class Backup(ConfigModel):
     """Schedule and retention of the pg_dump backups."""
 
     schedule: str = Field(default="03:15", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -140,7 +128,7 @@ class Backup(_Model):
     """Host path (e.g. a mounted storage box) that receives a copy of each backup."""
 
 
-class DatabaseAccess(_Model):
+class DatabaseAccess(ConfigModel):
     """How `pulumi up` reaches PostgreSQL to manage its databases, roles and search schema."""
 
     host: str = "127.0.0.1"
@@ -156,7 +144,7 @@ class DatabaseAccess(_Model):
     """Apply the search migrations during `pulumi up` (false: run `db migrate` by hand)."""
 
 
-class StackConfig(_Model):
+class StackConfig(ConfigModel):
     """Everything a stack may set, with the defaults that apply when it does not."""
 
     stack: str

@@ -34,17 +34,9 @@ def add_parser(subparsers: Any) -> None:
 
 def load_stack(stack: str, root: Path | None = None) -> StackConfig:
     """The stack's validated config, read from its stack file the way the program reads it."""
-    from components.config import load_config
-    from components.offline import ROOT, read_stack_config
+    from components.offline import ROOT, load_offline_config
 
-    project, raw, secret_keys = read_stack_config(stack, root or ROOT)
-    prefix = f"{project}:"
-    plain = {
-        key.removeprefix(prefix): value
-        for key, value in raw.items()
-        if key.startswith(prefix) and key not in secret_keys
-    }
-    return load_config(stack, plain)
+    return load_offline_config(stack, root or ROOT)
 
 
 def _json(data: Any) -> str:

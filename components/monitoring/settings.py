@@ -5,19 +5,13 @@ Kept free of `components.config` so the stack config can import it without a cyc
 
 from __future__ import annotations
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
+
+from components.configmodel import ConfigModel
 
 
-class AlertingSettings(BaseModel):
+class AlertingSettings(ConfigModel):
     """Contact points and thresholds of Grafana's alerting, as a stack sets them."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=AliasGenerator(validation_alias=to_camel),
-        populate_by_name=True,
-    )
 
     email_addresses: tuple[str, ...] = ()
     """Recipients of alert e-mails (they need `smtpHost` and `smtpFrom`)."""

@@ -13,9 +13,9 @@ import re
 from typing import Literal
 
 import yaml
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
+from components.configmodel import ConfigModel
 from components.workflows import pins
 from components.workflows.models import (
     Concurrency,
@@ -40,18 +40,6 @@ FILTERS: tuple[Filter, ...] = ("backend", "frontend", "docker", "infra")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _IMAGE_PREFIX = re.compile(r"^[a-z0-9.-]+(?::\d+)?(?:/[a-z0-9._-]+)+$")
-
-
-class ConfigModel(BaseModel):
-    """Stack-config models: frozen, no unknown keys, camelCase keys in the stack file."""
-
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=AliasGenerator(validation_alias=to_camel),
-        validate_by_name=True,
-        validate_by_alias=True,
-    )
 
 
 def check_relative_path(value: str) -> str:

@@ -20,7 +20,8 @@ from typing import Any, Literal, cast, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from components.workflows.app_ci import AppCiSettings, ConfigModel
+from components.configmodel import ConfigModel
+from components.workflows.app_ci import AppCiSettings
 
 CONFIG_KEY = "investment-platform:github"
 
