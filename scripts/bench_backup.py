@@ -141,34 +141,11 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def restart_durable(server: PostgresServer) -> None:
-    """Restart the throwaway cluster with fsync and full-page writes on (the fixture turns them off,
-    on its command line, where ALTER SYSTEM cannot override them): a restore's RTO must include
-    real disk flushes."""
-    server.stop()
-    opts = f"-c listen_addresses=127.0.0.1 -c port={server.port} -k {server.datadir.parent}"
-    subprocess.run(
-        server._cmd(
-            str(server.bindir / "pg_ctl"),
-            "-D",
-            str(server.datadir),
-            "-l",
-            str(server.datadir.parent / "log"),
-            "-o",
-            opts,
-            "-w",
-            "start",
-        ),
-        check=True,
-        capture_output=True,
-    )
-
-
 def bench(stocks: int, runs: int) -> dict[str, object]:
-    server = start_server()
+    # fsync and full-page writes on: a restore's RTO must include real disk flushes.
+    server = start_server(durable=True)
     try:
         db = "investment"
-        restart_durable(server)
         psql(server, "postgres", f"CREATE DATABASE {db}")
         started = time.perf_counter()
         psql(server, db, SCHEMA)

@@ -83,8 +83,12 @@ class PostgresServer:
         )
 
 
-def start_server(base: Path | None = None) -> PostgresServer:
-    """initdb a new cluster under `base` (a new temporary directory by default) and start it."""
+def start_server(base: Path | None = None, *, durable: bool = False) -> PostgresServer:
+    """initdb a new cluster under `base` (a new temporary directory by default) and start it.
+
+    Tests run with fsync and full-page writes off (the cluster is thrown away); `durable` keeps
+    them on, for benchmarks whose timings must include real disk flushes.
+    """
     bindir = find_bindir()
     root = Path(tempfile.mkdtemp(prefix="pgtest-", dir=base))
     run_as: str | None = None
@@ -115,11 +119,10 @@ def start_server(base: Path | None = None) -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    # Loopback only, socket in the cluster's own directory, fsync off: the cluster is thrown away.
-    opts = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -k {root}"
-        " -c fsync=off -c full_page_writes=off"
-    )
+    # Loopback only, socket in the cluster's own directory.
+    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -k {root}"
+    if not durable:
+        opts += " -c fsync=off -c full_page_writes=off"
     subprocess.run(
         server._cmd(
             str(bindir / "pg_ctl"),
