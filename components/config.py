@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from ipaddress import IPv4Address, IPv4Network
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -132,14 +133,12 @@ class DatabaseAccess(ConfigModel):
     """How `pulumi up` reaches PostgreSQL to manage its databases, roles and search schema."""
 
     host: str = "127.0.0.1"
-    """Address the machine running Pulumi connects to (prod: the local end of an SSH tunnel)."""
+    """Address the machine running Pulumi connects to (prod: the local end of an SSH tunnel to
+    postgres's fixed address on the internal network)."""
     port: int = Field(default=5432, ge=1, le=65535)
     """Port at that address (prod: the tunnel's local port, e.g. 15432)."""
     ssl_mode: Literal["disable", "require", "verify-ca", "verify-full"] = "disable"
     """libpq sslmode; `disable` fits a loopback tunnel, which already encrypts."""
-    host_port: int = Field(default=5432, ge=1, le=65535)
-    """Port postgres publishes on the Docker host's 127.0.0.1 (the tunnel's far end); never on
-    a public address."""
     search_schema: bool = True
     """Apply the search migrations during `pulumi up` (false: run `db migrate` by hand)."""
 
@@ -157,6 +156,9 @@ class StackConfig(ConfigModel):
     """Public host name served by nginx."""
     name_prefix: str = Field(default="investment", pattern=r"^[a-z][a-z0-9-]{1,20}$")
     """Prefix of container, volume and network names on the host."""
+    subnet: IPv4Network = IPv4Network("172.30.0.0/24")
+    """The internal network's subnet: postgres gets a fixed address in its lower half (the SSH
+    tunnel's far end), the other containers addresses from its upper half."""
     budget_usd: float = Field(default=50.0, gt=0)
     """Monthly budget; the billed total must stay within it."""
     host_plan: str = "hetzner-cx33"
@@ -209,6 +211,23 @@ class StackConfig(ConfigModel):
                     f"unknown service '{name}'; known services: {', '.join(sorted(known))}"
                 )
         return value
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet_size(cls, value: IPv4Network) -> IPv4Network:
+        if value.prefixlen > 26:
+            raise ValueError(f"{value} is too small; use a /26 or larger")
+        return value
+
+    @property
+    def postgres_address(self) -> IPv4Address:
+        """postgres's fixed address on the internal network."""
+        return self.subnet[10]
+
+    @property
+    def dynamic_range(self) -> IPv4Network:
+        """The part of the subnet Docker assigns other containers from (its upper half)."""
+        return list(self.subnet.subnets(prefixlen_diff=1))[1]
 
     @field_validator("host_plan")
     @classmethod

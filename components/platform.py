@@ -142,12 +142,6 @@ def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, l
                     PortBinding(443, 443, "0.0.0.0"),
                 ]
             used.update(b.external for b in bindings[spec.name])
-    for spec in specs:
-        # PostgreSQL listens on the host's loopback for Pulumi's database provider (through an
-        # SSH tunnel in prod); nothing outside the host can reach it.
-        if spec.name == "postgres" and spec.port is not None:
-            bindings[spec.name] = [PortBinding(spec.port, config.database.host_port, "127.0.0.1")]
-            used.add(config.database.host_port)
     if config.publish_ports:
         for spec in specs:
             if spec.public or spec.port is None or spec.name in bindings:
@@ -207,6 +201,14 @@ class Platform(pulumi.ComponentResource):
             labels=[
                 docker.NetworkLabelArgs(label="com.investment-platform.stack", value=config.stack)
             ],
+            # A fixed subnet, so postgres can have a fixed address outside the dynamic range.
+            ipam_configs=[
+                docker.NetworkIpamConfigArgs(
+                    subnet=str(config.subnet),
+                    ip_range=str(config.dynamic_range),
+                    gateway=str(config.subnet[1]),
+                )
+            ],
             opts=child,
         )
         self.secrets = Secrets(f"{name}-secrets", opts=pulumi.ResourceOptions(parent=self))
@@ -237,6 +239,9 @@ class Platform(pulumi.ComponentResource):
                     uploads=uploads.get(spec.name, []),
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
+                    # The far end of the SSH tunnel `pulumi up` reaches the database through:
+                    # routable from the Docker host, published nowhere.
+                    ipv4_address=str(config.postgres_address) if spec.name == "postgres" else None,
                     host_mounts=extra_host_mounts(config).get(spec.name, []),
                     shared_volumes={
                         f"{svc.spec.name}-{role}": vol
@@ -327,6 +332,7 @@ def summary(platform: Platform, config: StackConfig) -> dict[str, object]:
     return {
         "url": public_url(config),
         "dockerHost": config.docker_host,
+        "postgresAddress": str(config.postgres_address),
         "services": {
             name: {
                 "image": svc.spec.image,

@@ -76,6 +76,8 @@ class ServiceArgs:
     """Existing Docker volumes to import instead of creating, by `service-role`."""
     host_mounts: Sequence[HostMount] = ()
     """Host directories the stack adds to the catalogue's own host mounts."""
+    ipv4_address: str | None = None
+    """A fixed address on the internal network (None: Docker assigns one)."""
     shared_volumes: Mapping[str, docker.Volume] = field(default_factory=dict)
     """Volumes of services started earlier, by `service-role`, for volumes this one shares."""
 
@@ -293,6 +295,7 @@ class Service(pulumi.ComponentResource):
                 docker.ContainerNetworksAdvancedArgs(
                     name=args.network.name,
                     aliases=sorted({spec.name, dns_name(spec.name)}),
+                    ipv4_address=args.ipv4_address,
                 )
             ],
             ports=[

@@ -57,11 +57,7 @@ DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
     "monthly-cost-near-budget": {"budgetUsd": 50.0, "warnAtPct": 80.0},
     "memory-fits-host": {"hostMemoryMib": None, "osReserveMib": None},
     "privileged-allow-list": {"allowedServices": ["cadvisor"]},
-    "no-internal-ports-published": {
-        "environment": None,
-        "publicServices": ["nginx"],
-        "tunnelServices": ["postgres"],
-    },
+    "no-internal-ports-published": {"environment": None, "publicServices": ["nginx"]},
     "data-volumes-protected": {"scratchVolumes": ["*-celery-beat-schedule"]},
     "metrics-scrape-coverage": {"prometheusConfigPath": "/etc/prometheus/prometheus.yml"},
     "deploy-only-on-main": {"deployJobs": "deploy*", "branch": "main"},
@@ -343,8 +339,7 @@ def environment(configured: Any) -> str:
 
 
 def validate_published_ports(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """In prod only the public edge publishes host ports, plus loopback-only ports for the SSH
-    tunnel Pulumi's database provider uses; elsewhere extra ports bind loopback."""
+    """In prod only the public edge publishes host ports; elsewhere extra ports bind loopback."""
     if args.resource_type != CONTAINER:
         return
     settings = config(args, "no-internal-ports-published")
@@ -352,9 +347,6 @@ def validate_published_ports(args: ResourceValidationArgs, report: ReportViolati
     if service in list(settings["publicServices"]):
         return
     env = environment(settings.get("environment"))
-    # A loopback binding is unreachable from outside the host: in prod it is allowed only for the
-    # services an operator tunnels to (postgres, for `pulumi up`'s database provider).
-    loopback_ok = env == "dev" or service in list(settings.get("tunnelServices") or [])
     bad = []
     for port in items(lookup(args.props, "ports")):
         external = lookup(port, "external")
@@ -362,7 +354,7 @@ def validate_published_ports(args: ResourceValidationArgs, report: ReportViolati
         ip = lookup(port, "ip")
         host_ip = ip if isinstance(ip, str) and ip else "0.0.0.0"
         shown = f"{host_ip}:{_port(external)}->{_port(internal)}"
-        if not loopback_ok or host_ip not in ("127.0.0.1", "::1"):
+        if env != "dev" or host_ip not in ("127.0.0.1", "::1"):
             bad.append(shown)
     if bad:
         where = "in prod no internal port may be" if env != "dev" else "ports must bind 127.0.0.1"
@@ -809,11 +801,7 @@ def build_policies() -> list[Policy]:
             enforcement_level=mandatory,
             config_schema=_schema(
                 "no-internal-ports-published",
-                {
-                    "environment": {"type": "string"},
-                    "publicServices": strings,
-                    "tunnelServices": strings,
-                },
+                {"environment": {"type": "string"}, "publicServices": strings},
             ),
         ),
         ResourceValidationPolicy(

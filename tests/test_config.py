@@ -89,6 +89,16 @@ def test_override_lowers_a_limit():
             "digitalocean-s-4vcpu-8gb, linode-g6-standard-2, linode-g6-standard-4",
         ),
         (
+            {"subnet": "10.0.0.0/28"},
+            "Pulumi.dev.yaml: investment-platform:subnet: 10.0.0.0/28 is too small; "
+            "use a /26 or larger",
+        ),
+        (
+            {"subnet": "not-a-subnet"},
+            "Pulumi.dev.yaml: investment-platform:subnet: Input is not a valid IPv4 network "
+            "(got 'not-a-subnet')",
+        ),
+        (
             {"budgetUsd": 0},
             "Pulumi.dev.yaml: investment-platform:budgetUsd: "
             "Input should be greater than 0 (got 0)",

@@ -126,17 +126,24 @@ def test_no_elasticsearch_anywhere(prod, dev):
             assert "elasticsearch" not in r.name.lower()
 
 
-def test_prod_publishes_only_nginx_and_postgres_on_loopback_for_the_tunnel(prod):
+def test_prod_publishes_only_nginx(prod):
     published = {
         n: [(p["ip"], p["external"], p["internal"]) for p in c.inputs["ports"]]
         for n, c in containers(prod).items()
         if c.inputs.get("ports")
     }
-    assert published == {
-        "nginx": [("0.0.0.0", 80, 80), ("0.0.0.0", 443, 443)],
-        "postgres": [("127.0.0.1", 5432, 5432)],
-    }
-    assert "ports" not in containers(prod)["redis"].inputs
+    assert published == {"nginx": [("0.0.0.0", 80, 80), ("0.0.0.0", 443, 443)]}
+
+
+def test_postgres_has_a_fixed_address_outside_the_dynamic_range(prod):
+    network = prod.of_type("docker:index/network:Network")[0].inputs
+    assert network["ipamConfigs"] == [
+        {"subnet": "172.30.0.0/24", "ipRange": "172.30.0.128/25", "gateway": "172.30.0.1"}
+    ]
+    (attachment,) = containers(prod)["postgres"].inputs["networksAdvanced"]
+    assert attachment["ipv4Address"] == "172.30.0.10"
+    assert prod.outputs["postgresAddress"] == "172.30.0.10"
+    assert "ipv4Address" not in containers(prod)["redis"].inputs["networksAdvanced"][0]
 
 
 def test_dev_publishes_on_loopback_only(dev):

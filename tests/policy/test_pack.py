@@ -137,10 +137,6 @@ PASSING = [
         id="no-internal-ports-published-prod",
     ),
     case(
-        plan(container("postgres", ports=ports(("127.0.0.1", 5432, 5432)))),
-        id="no-internal-ports-published-prod-tunnel-on-loopback",
-    ),
-    case(
         plan(container("postgres", ports=ports(("127.0.0.1", 5432, 5432))), stack="dev"),
         id="no-internal-ports-published-dev",
     ),
@@ -302,24 +298,14 @@ FAILING = [
         id="privileged-allow-list",
     ),
     pytest.param(
-        plan(container("redis", ports=ports(("127.0.0.1", 6379, 6379)))),
+        plan(container("postgres", ports=ports(("127.0.0.1", 5432, 5432)))),
         [
-            "mandatory: no-internal-ports-published: investment-redis-container: container "
-            "'redis' publishes 127.0.0.1:6379->6379 on the host, but in prod no internal port "
+            "mandatory: no-internal-ports-published: investment-postgres-container: container "
+            "'postgres' publishes 127.0.0.1:5432->5432 on the host, but in prod no internal port "
             "may be; services talk over the internal network and users come in through nginx. "
             "Remove the port (prod sets publishPorts: false)."
         ],
         id="no-internal-ports-published-prod",
-    ),
-    pytest.param(
-        plan(container("postgres", ports=ports(("0.0.0.0", 5432, 5432)))),
-        [
-            "mandatory: no-internal-ports-published: investment-postgres-container: container "
-            "'postgres' publishes 0.0.0.0:5432->5432 on the host, but in prod no internal port "
-            "may be; services talk over the internal network and users come in through nginx. "
-            "Remove the port (prod sets publishPorts: false)."
-        ],
-        id="no-internal-ports-published-prod-tunnel-service-on-all-addresses",
     ),
     pytest.param(
         plan(container("redis", ports=[{"internal": 6379.0, "external": 6379.0}]), stack="dev"),
