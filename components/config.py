@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from ipaddress import IPv4Address, IPv4Network
 from collections.abc import Mapping
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Literal
 
 from pydantic import (
