@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi.runtime.config import CONFIG
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from components.config import PROJECT, ConfigError, StackConfig, load_config
 from components.platform import Platform, PlatformArgs, summary
@@ -23,12 +23,15 @@ def raw_project_config() -> dict[str, str]:
     """Every non-secret `investment-platform:*` key of the stack, without the namespace.
 
     pulumi.Config only answers for keys asked by name, and a mistyped key in a stack file must be
-    an error, not silently ignored; so read the whole map the engine handed to the program.
+    an error, not silently ignored; so read the whole map the engine handed to the program. The
+    Python language host hands it over in the PULUMI_CONFIG environment variable; the SDK's mocks
+    and `set_all_config` put it in the runtime's map, which wins where both have a key.
     """
     prefix = f"{PROJECT}:"
+    merged = {**get_config_env(), **CONFIG.get()}
     return {
         key.removeprefix(prefix): value
-        for key, value in CONFIG.get().items()
+        for key, value in merged.items()
         if key.startswith(prefix) and key.removeprefix(prefix) not in _SECRET_CONFIG_KEYS
     }
 
