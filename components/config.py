@@ -181,6 +181,9 @@ class StackConfig(ConfigModel):
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
     github: GitHubSettings | None = None
     """Where the application's generated CI files are committed (none: not managed)."""
+    grafana_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Where `pulumi up` reaches Grafana's API; default `<public URL>/grafana`. An SSH tunnel
+    (http://127.0.0.1:13000) avoids depending on DNS and the certificate on a first deploy."""
     database: DatabaseAccess = DatabaseAccess()
     """How Pulumi reaches PostgreSQL (docs/SEARCH.md)."""
     alerting: AlertingSettings = AlertingSettings()

@@ -265,7 +265,7 @@ class Platform(pulumi.ComponentResource):
             MonitoringArgs(
                 services=self.services,
                 cost=self.cost,
-                grafana_url=f"{public_url(config)}/grafana",
+                grafana_url=config.grafana_url or f"{public_url(config)}/grafana",
                 admin_password=self.secrets.values["grafana_admin_password"],
                 alerting=config.alerting,
             ),

@@ -330,3 +330,12 @@ def test_database_roles_and_search_schema_are_ordered_around_the_containers(prod
     assert any(
         e.startswith("DATA_SOURCE_NAME=postgresql://postgres_exporter:") for e in exporter_envs
     )
+
+
+def test_grafana_api_url_defaults_to_the_public_url_and_can_be_overridden(prod):
+    provider = prod.named("investment-monitoring-grafana")
+    assert provider.inputs["url"] == "https://invest.example.com/grafana"
+    tunnelled = run_program("prod", overrides={"grafanaUrl": "http://127.0.0.1:13000"})
+    assert (
+        tunnelled.named("investment-monitoring-grafana").inputs["url"] == "http://127.0.0.1:13000"
+    )
