@@ -129,6 +129,15 @@ class Backup(ConfigModel):
     """Host path (e.g. a mounted storage box) that receives a copy of each backup."""
 
 
+class Registry(ConfigModel):
+    """A private registry the Docker host pulls the application images from."""
+
+    address: str = Field(pattern=r"^[a-z0-9.-]+(:\d+)?$")
+    """Registry host, e.g. ghcr.io."""
+    username: str = Field(min_length=1)
+    """User or bot account; its token is the secret `registryPassword`."""
+
+
 class DatabaseAccess(ConfigModel):
     """How `pulumi up` reaches PostgreSQL to manage its databases, roles and search schema."""
 
@@ -181,6 +190,8 @@ class StackConfig(ConfigModel):
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
     github: GitHubSettings | None = None
     """Where the application's generated CI files are committed (none: not managed)."""
+    registry: Registry | None = None
+    """Credentials for pulling private application images (none: public images)."""
     grafana_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     """Where `pulumi up` reaches Grafana's API; default `<public URL>/grafana`. An SSH tunnel
     (http://127.0.0.1:13000) avoids depending on DNS and the certificate on a first deploy."""

@@ -230,6 +230,7 @@ def run_program(
     *,
     root: Path = ROOT,
     overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
     program: Path | None = None,
 ) -> PlanResult:
     """Run `__main__.py` (or `program`) for `stack` under mocks; return what it registered.
@@ -238,6 +239,10 @@ def run_program(
     message and whatever had been registered before it.
     """
     project, config, secret_keys = read_stack_config(stack, root, overrides)
+    # Secret values as `pulumi config set --secret` would give them (tests only).
+    for key, value in (secrets or {}).items():
+        config[f"{project}:{key}"] = value
+        secret_keys.append(f"{project}:{key}")
     settings.reset_options(project=project, stack=stack, preview=True)
     set_all_config(config, secret_keys)
     # The root stack resource that set_mocks registers must live on the loop the program runs on.

@@ -191,7 +191,20 @@ class Platform(pulumi.ComponentResource):
         super().__init__("investment:platform:Platform", name, None, opts)
         config = args.config
         self.provider = docker.Provider(
-            f"{name}-docker", host=config.docker_host, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-docker",
+            host=config.docker_host,
+            registry_auth=[
+                docker.ProviderRegistryAuthArgs(
+                    address=config.registry.address,
+                    username=config.registry.username,
+                    password=pulumi.Config("investment-platform").require_secret(
+                        "registryPassword"
+                    ),
+                )
+            ]
+            if config.registry
+            else None,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.network = docker.Network(

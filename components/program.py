@@ -16,6 +16,7 @@ _SECRET_CONFIG_KEYS = {
     *OPTIONAL_SECRET_KEYS.values(),
     "tlsCertificate",
     "tlsPrivateKey",
+    "registryPassword",
 }
 
 

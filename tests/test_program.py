@@ -1,5 +1,7 @@
 """The whole program under the Pulumi SDK's mocks, for dev and prod."""
 
+import json
+
 import pytest
 
 from components.catalogue import CATALOGUE
@@ -339,3 +341,25 @@ def test_grafana_api_url_defaults_to_the_public_url_and_can_be_overridden(prod):
     assert (
         tunnelled.named("investment-monitoring-grafana").inputs["url"] == "http://127.0.0.1:13000"
     )
+
+
+def test_private_registry_credentials_come_from_a_secret():
+    result = run_program(
+        "prod",
+        overrides={"registry": {"address": "ghcr.io", "username": "deploy-bot"}},
+        secrets={"registryPassword": "ghp_example"},
+    )
+    provider = result.named("investment-docker")
+    # Provider configuration travels JSON-encoded.
+    (auth,) = json.loads(provider.unmasked_inputs()["registryAuth"])
+    assert (auth["address"], auth["username"], auth["password"]) == (
+        "ghcr.io",
+        "deploy-bot",
+        "ghp_example",
+    )
+    assert "ghp_example" not in repr(provider.inputs)
+
+
+def test_private_registry_without_its_secret_stops_the_program():
+    with pytest.raises(ProgramError, match="registryPassword"):
+        run_program("prod", overrides={"registry": {"address": "ghcr.io", "username": "bot"}})
