@@ -21,13 +21,11 @@ from components.workflows.models import (
     Concurrency,
     Environment,
     Job,
-    On,
-    PullRequestTrigger,
-    PushTrigger,
     ServiceContainer,
     Step,
     Strategy,
     Workflow,
+    pr_and_main_triggers,
 )
 
 CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
@@ -454,16 +452,5 @@ def app_ci_workflow(settings: AppCiSettings) -> Workflow:
     }
     jobs["ci-ok"] = _ci_ok_job(tuple(jobs))
     jobs["deploy"] = _deploy_job(settings)
-    return Workflow(
-        name="CI",
-        on=On(
-            push=PushTrigger(branches=("main",)),
-            pull_request=PullRequestTrigger(branches=("main",)),
-        ),
-        permissions={},
-        concurrency=Concurrency(
-            group="ci-${{ github.event.pull_request.number || github.ref }}",
-            cancel_in_progress="${{ github.event_name == 'pull_request' }}",
-        ),
-        jobs=jobs,
-    )
+    on, concurrency = pr_and_main_triggers("ci")
+    return Workflow(name="CI", on=on, permissions={}, concurrency=concurrency, jobs=jobs)

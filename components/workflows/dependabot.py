@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from components.workflows.app_ci import AppCiSettings
+from components.workflows.models import OutputModel
 from components.workflows.render import model_data, render_yaml
 
 DEPENDABOT_PATH = ".github/dependabot.yml"
@@ -27,17 +28,7 @@ DEPENDABOT_PATH = ".github/dependabot.yml"
 Ecosystem = Literal["github-actions", "pip", "npm", "docker"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-    )
-
-
-class UpdateSchedule(_Model):
+class UpdateSchedule(OutputModel):
     """When Dependabot looks for updates."""
 
     interval: Literal["daily", "weekly", "monthly"]
@@ -46,7 +37,7 @@ class UpdateSchedule(_Model):
     """Weekday for weekly checks."""
 
 
-class Group(_Model):
+class Group(OutputModel):
     """Several dependencies updated in one pull request."""
 
     patterns: tuple[str, ...] = Field(min_length=1)
@@ -57,14 +48,14 @@ class Group(_Model):
     """Only these kinds of update join the group."""
 
 
-class CommitMessage(_Model):
+class CommitMessage(OutputModel):
     """Commit message prefix for update pull requests."""
 
     prefix: str
     """E.g. `deps`."""
 
 
-class Update(_Model):
+class Update(OutputModel):
     """One `updates` entry: an ecosystem in a directory."""
 
     package_ecosystem: Ecosystem = Field(alias="package-ecosystem")
@@ -85,7 +76,7 @@ class Update(_Model):
     """Commit message settings."""
 
 
-class DependabotConfig(_Model):
+class DependabotConfig(OutputModel):
     """The whole `.github/dependabot.yml`."""
 
     version: Literal[2] = 2

@@ -17,24 +17,23 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.workflows import pins
+from components.workflows.app_ci import ON_MAIN_PUSH
 from components.workflows.models import (
     Concurrency,
     Environment,
     Job,
     On,
-    PullRequestTrigger,
-    PushTrigger,
     Schedule,
     Step,
     Strategy,
     Workflow,
     WorkflowDispatch,
+    pr_and_main_triggers,
 )
 
 INFRA_WORKFLOW_PATH = ".github/workflows/infra.yml"
 DRIFT_WORKFLOW_PATH = ".github/workflows/drift.yml"
 
-ON_MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 # Fork pull requests get no secrets; their preview would only fail on login.
 SAME_REPO_PR = (
     "github.event_name == 'pull_request' && "
@@ -320,17 +319,12 @@ def _stack_lock(settings: InfraCiSettings) -> Concurrency:
 
 def infra_workflow(settings: InfraCiSettings) -> Workflow:
     """`infra.yml`: checks on pull requests, deployment from main."""
+    on, concurrency = pr_and_main_triggers("infra")
     return Workflow(
         name="Infrastructure",
-        on=On(
-            push=PushTrigger(branches=("main",)),
-            pull_request=PullRequestTrigger(branches=("main",)),
-        ),
+        on=on,
         permissions={},
-        concurrency=Concurrency(
-            group="infra-${{ github.event.pull_request.number || github.ref }}",
-            cancel_in_progress="${{ github.event_name == 'pull_request' }}",
-        ),
+        concurrency=concurrency,
         jobs={
             "test": _test_job(settings),
             "plan": _plan_job(settings),

@@ -44,7 +44,9 @@ _JOB_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
 
 
-class _Model(BaseModel):
+class OutputModel(BaseModel):
+    """Base of the models of generated files: frozen, no unknown keys, the file's own key names."""
+
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
@@ -54,7 +56,7 @@ class _Model(BaseModel):
     )
 
 
-class Step(_Model):
+class Step(OutputModel):
     """One step: either an action (`uses`) or a shell script (`run`)."""
 
     name: str
@@ -96,7 +98,7 @@ class Step(_Model):
         return self
 
 
-class ServiceContainer(_Model):
+class ServiceContainer(OutputModel):
     """A container started beside the job (e.g. PostgreSQL for the tests)."""
 
     image: str
@@ -109,7 +111,7 @@ class ServiceContainer(_Model):
     """Extra `docker create` options; health options make the job wait until the service is up."""
 
 
-class Concurrency(_Model):
+class Concurrency(OutputModel):
     """At most one run per group; `cancel-in-progress` decides whether a new run stops the old."""
 
     group: str
@@ -118,7 +120,7 @@ class Concurrency(_Model):
     """True, False, or an expression such as `${{ github.event_name == 'pull_request' }}`."""
 
 
-class Environment(_Model):
+class Environment(OutputModel):
     """A GitHub deployment environment (protection rules, approvals, its own secrets)."""
 
     name: str
@@ -127,7 +129,7 @@ class Environment(_Model):
     """Link shown on the deployment."""
 
 
-class Strategy(_Model):
+class Strategy(OutputModel):
     """A matrix: one job per combination."""
 
     matrix: dict[str, tuple[str, ...] | tuple[dict[str, str], ...]]
@@ -136,7 +138,7 @@ class Strategy(_Model):
     """False so that one failing image does not cancel the others' builds."""
 
 
-class Job(_Model):
+class Job(OutputModel):
     """One job; `timeout-minutes` is required so a hung job cannot burn six hours of minutes."""
 
     name: str | None = None
@@ -167,21 +169,21 @@ class Job(_Model):
     """What the job does."""
 
 
-class PushTrigger(_Model):
+class PushTrigger(OutputModel):
     """`on.push`."""
 
     branches: tuple[str, ...] | None = None
     """Branches whose pushes start the workflow."""
 
 
-class PullRequestTrigger(_Model):
+class PullRequestTrigger(OutputModel):
     """`on.pull_request` (never `pull_request_target`: it runs fork code with secrets)."""
 
     branches: tuple[str, ...] | None = None
     """Base branches whose pull requests start the workflow."""
 
 
-class Schedule(_Model):
+class Schedule(OutputModel):
     """One cron entry (UTC)."""
 
     cron: str
@@ -195,11 +197,11 @@ class Schedule(_Model):
         return value
 
 
-class WorkflowDispatch(_Model):
+class WorkflowDispatch(OutputModel):
     """`on.workflow_dispatch`: a manual "Run workflow" button, no inputs."""
 
 
-class On(_Model):
+class On(OutputModel):
     """The events that start the workflow."""
 
     push: PushTrigger | None = None
@@ -212,7 +214,7 @@ class On(_Model):
     """Manual runs."""
 
 
-class Workflow(_Model):
+class Workflow(OutputModel):
     """A whole workflow file."""
 
     name: str
@@ -253,3 +255,18 @@ class Workflow(_Model):
         for job_id in self.jobs:
             visit(job_id)
         return self
+
+
+def pr_and_main_triggers(prefix: str) -> tuple[On, Concurrency]:
+    """Run on pull requests to main and pushes to main; a newer push cancels a pull request's
+    run in progress, never a run on main (a deploy must finish)."""
+    return (
+        On(
+            push=PushTrigger(branches=("main",)),
+            pull_request=PullRequestTrigger(branches=("main",)),
+        ),
+        Concurrency(
+            group=f"{prefix}-${{{{ github.event.pull_request.number || github.ref }}}}",
+            cancel_in_progress="${{ github.event_name == 'pull_request' }}",
+        ),
+    )
