@@ -145,6 +145,9 @@ class ServiceSpec(_Frozen):
     """Publishes ports on the host (only the edge proxy)."""
     route: str | None = None
     """URL path prefix nginx proxies to this service's `port` (None: not routed)."""
+    login_paths: tuple[str, ...] = ()
+    """Public URL paths (under `route`) that take passwords: nginx rate-limits them harder than
+    the rest of the service, against password guessing."""
     requires_tls: Literal["letsencrypt"] | None = None
     """Part of the stack only when its TLS mode is this one."""
 
@@ -237,6 +240,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tmpfs=("/tmp",),
         tuning="web",
         route="/api/",
+        login_paths=("/api/auth/",),
     ),
     ServiceSpec(
         name="celery_worker",
@@ -392,6 +396,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         metrics=(MetricsEndpoint(job="grafana", port=3000),),
         tmpfs=("/tmp",),
         route="/grafana/",
+        login_paths=("/grafana/login",),
     ),
     ServiceSpec(
         name="frontend",
