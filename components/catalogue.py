@@ -85,6 +85,21 @@ class MetricsEndpoint(_Frozen):
     """Scrape interval when it differs from the global one (e.g. slow cost metrics)."""
 
 
+class InitJob(_Frozen):
+    """A command run to completion in the service's own image, with its environment, before the
+    service starts; `pulumi up` fails when it exits non-zero. It runs again whenever its container
+    is replaced (a new image or environment), so an upgrade migrates before the service starts."""
+
+    role: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    """Short name; the container is `<prefix>-<service>-<role>`."""
+    command: tuple[str, ...] = Field(min_length=1)
+    """Command passed to the image's entrypoint."""
+    description: str
+    """What it does, shown by `plan` and the docs."""
+    timeout_s: int = Field(default=600, gt=0)
+    """How long `pulumi up` waits for it to finish."""
+
+
 class ServiceSpec(_Frozen):
     """One container of the platform, with its production limits and everything derived from it."""
 
@@ -150,6 +165,17 @@ class ServiceSpec(_Frozen):
     the rest of the service, against password guessing."""
     requires_tls: Literal["letsencrypt"] | None = None
     """Part of the stack only when its TLS mode is this one."""
+    stop_grace_s: int = Field(gt=0, le=300)
+    """Seconds between SIGTERM (or the image's STOPSIGNAL) and SIGKILL when the container is
+    stopped: by a replace or destroy (the provider's destroy_grace_seconds, which is 0 when unset)
+    and by `docker stop` or a host reboot (the container's StopTimeout). Long enough for a clean
+    shutdown: PostgreSQL's checkpoint, Redis's final AOF fsync, Celery's running tasks."""
+    init: InitJob | None = None
+    """A one-shot command that must succeed before the service starts (schema migrations)."""
+    fixed_address: int | None = Field(default=None, ge=2, le=63)
+    """Index of a fixed address in the internal subnet's lower half, for services that `pulumi
+    up` reaches directly through its SSH tunnel (PostgreSQL, Grafana's API); others get an
+    address from the upper half."""
 
 
 def _http_wget(url: str, **kwargs: int) -> HealthCheck:
@@ -189,8 +215,12 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         read_only_rootfs=True,
         tmpfs=("/var/run/postgresql", "/tmp"),
         tuning="postgres",
+        fixed_address=10,
         # The entrypoint chowns PGDATA and drops to the postgres user with su-exec.
         cap_add=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"),
+        # SIGINT (the image's STOPSIGNAL) is a fast shutdown: it aborts sessions and writes a
+        # checkpoint, which at this size takes seconds; a minute covers a slow disk.
+        stop_grace_s=60,
     ),
     ServiceSpec(
         name="redis",
@@ -212,6 +242,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         # The command runs through sh (to keep the password out of argv), which skips the image
         # entrypoint's switch to the redis user, so name the user here.
         user="redis",
+        # On SIGTERM Redis fsyncs the append-only file before it exits.
+        stop_grace_s=30,
     ),
     ServiceSpec(
         name="backend",
@@ -241,6 +273,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tuning="web",
         route="/api/",
         login_paths=("/api/auth/",),
+        # Uvicorn/gunicorn finish in-flight requests on SIGTERM (gunicorn's graceful timeout: 30 s).
+        stop_grace_s=30,
     ),
     ServiceSpec(
         name="celery_worker",
@@ -271,6 +305,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         depends_on=("postgres", "redis"),
         tmpfs=("/tmp",),
         tuning="celery",
+        # A warm shutdown waits for running tasks to finish before the worker exits.
+        stop_grace_s=120,
     ),
     ServiceSpec(
         name="celery_beat",
@@ -306,6 +342,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         depends_on=("redis",),
         volumes=(Volume(role="schedule", path="/var/lib/celery", data=False),),
         tmpfs=("/tmp",),
+        stop_grace_s=15,
     ),
     ServiceSpec(
         name="airflow",
@@ -317,6 +354,14 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         min_memory_mib=384,
         port=8974,
         command=("scheduler",),
+        # The scheduler refuses an empty metadata database ("You need to initialize the
+        # database"); the image's entrypoint runs `airflow db migrate` for this command, which is
+        # idempotent and upgrades the schema after a new image.
+        init=InitJob(
+            role="migrate",
+            command=("db", "migrate"),
+            description="Creates or upgrades Airflow's metadata database",
+        ),
         env={
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -345,6 +390,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "Airflow writes pid files, compiled DAG caches and its airflow.cfg under $AIRFLOW_HOME"
         ),
         tuning="airflow",
+        # The scheduler stops its executor and DAG processor first; measured over 30 s here.
+        stop_grace_s=60,
     ),
     ServiceSpec(
         name="prometheus",
@@ -366,6 +413,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         healthcheck=_http_wget("http://127.0.0.1:9090/-/healthy"),
         volumes=(Volume(role="data", path="/prometheus"),),
         metrics=(MetricsEndpoint(job="prometheus", port=9090),),
+        # Prometheus closes the TSDB head on SIGTERM; cut short, it replays the WAL at start.
+        stop_grace_s=60,
     ),
     ServiceSpec(
         name="grafana",
@@ -397,6 +446,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tmpfs=("/tmp",),
         route="/grafana/",
         login_paths=("/grafana/login",),
+        fixed_address=11,
+        stop_grace_s=30,
     ),
     ServiceSpec(
         name="frontend",
@@ -410,6 +461,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         healthcheck=_http_wget("http://127.0.0.1:8080/"),
         tmpfs=("/tmp", "/var/cache/nginx"),
         route="/",
+        stop_grace_s=15,
     ),
     ServiceSpec(
         name="certbot",
@@ -440,6 +492,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         ),
         tmpfs=("/tmp", "/var/lib/letsencrypt", "/var/log/letsencrypt"),
         requires_tls="letsencrypt",
+        stop_grace_s=15,
     ),
     ServiceSpec(
         name="nginx",
@@ -473,6 +526,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         # The master process binds 80/443 and switches workers to the nginx user.
         cap_add=("NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"),
         public=True,
+        # The image's STOPSIGNAL is SIGQUIT: a graceful stop that lets open requests finish.
+        stop_grace_s=30,
     ),
     ServiceSpec(
         name="backup",
@@ -514,6 +569,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         metrics=(MetricsEndpoint(job="backup", port=9188, interval_s=300),),
         tmpfs=("/tmp",),
         user="70:70",
+        # A dump that is cut short leaves only a .partial file, but let a running one finish.
+        stop_grace_s=60,
     ),
     ServiceSpec(
         name="postgres_exporter",
@@ -533,6 +590,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         healthcheck=_http_wget("http://127.0.0.1:9187/metrics"),
         depends_on=("postgres",),
         metrics=(MetricsEndpoint(job="postgres", port=9187),),
+        stop_grace_s=10,
     ),
     ServiceSpec(
         name="redis_exporter",
@@ -548,6 +606,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         healthcheck=_http_wget("http://127.0.0.1:9121/health"),
         depends_on=("redis",),
         metrics=(MetricsEndpoint(job="redis", port=9121),),
+        stop_grace_s=10,
     ),
     ServiceSpec(
         name="celery_exporter",
@@ -562,6 +621,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         healthcheck=_http_python("http://127.0.0.1:9808/health"),
         depends_on=("redis",),
         metrics=(MetricsEndpoint(job="celery", port=9808),),
+        stop_grace_s=10,
     ),
     ServiceSpec(
         name="nginx_exporter",
@@ -582,6 +642,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         ),
         depends_on=("nginx",),
         metrics=(MetricsEndpoint(job="nginx", port=9113),),
+        stop_grace_s=10,
     ),
     ServiceSpec(
         name="cadvisor",
@@ -612,6 +673,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         privileged=True,
         read_only_rootfs=False,
         writable_rootfs_reason="cAdvisor needs privileged access to read every container's cgroups",
+        stop_grace_s=10,
     ),
     ServiceSpec(
         name="statsd_exporter",
@@ -624,6 +686,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         port=9102,
         healthcheck=_http_wget("http://127.0.0.1:9102/metrics"),
         metrics=(MetricsEndpoint(job="airflow", port=9102),),
+        stop_grace_s=10,
     ),
 )
 

@@ -1,21 +1,28 @@
 """The stack configuration: one typed model, validated once when the program starts.
 
 `Pulumi.<stack>.yaml` overrides only what differs from the catalogue and from the defaults here.
-Every invalid value stops the program before any resource is registered, with a message that names
+Every invalid value stops the program before any resource is registered, with one line that names
 the stack file and the key (`Pulumi.prod.yaml: investment-platform:services.backend.cpus: ...`).
-Secrets are not part of this model: they come from `pulumi config set --secret` or pulumi-random
-(components/secrets.py), so they never pass through plain-text validation or error messages.
+
+Secrets are not part of this model: they have keys of their own (`SECRET_KEYS`), set with
+`pulumi config set --secret`, and a stack file that holds one in plain text is refused. Their values
+never pass through this model or its error messages.
+
+The rules a stack gets follow its name, never a value in its file: `dev` and `dev-*` stacks are dev
+stacks (published debug ports, plain HTTP, the $0 `local` host plan); every other stack is prod.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Field,
     ValidationError,
     field_validator,
@@ -23,13 +30,48 @@ from pydantic import (
 )
 
 from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name
-from components.configmodel import ConfigModel
+from components.configmodel import (
+    ConfigModel,
+    DockerName,
+    EmailAddress,
+    HostName,
+    HostPath,
+    HttpUrl,
+    PrivateSubnet,
+    check_hostname,
+    check_ssh_user,
+)
 from components.cost import CapacityError, ServiceLimits, check_capacity
 from components.hostplans import HOST_PLANS
 from components.monitoring.settings import AlertingSettings
 from components.workflows.settings import GitHubSettings
 
 PROJECT = "investment-platform"
+
+Environment = Literal["dev", "prod"]
+
+SECRET_KEYS: dict[str, str] = {
+    "postgresPassword": "the PostgreSQL superuser's password (generated when unset)",
+    "redisPassword": "Redis's password (generated when unset)",
+    "appDbPassword": "the application role's password (generated when unset)",
+    "airflowDbPassword": "Airflow's database password (generated when unset)",
+    "monitoringDbPassword": "postgres-exporter's password (generated when unset)",
+    "grafanaAdminPassword": "Grafana's admin password (generated when unset)",
+    "appSecretKey": "the backend's SECRET_KEY (generated when unset)",
+    "smtpPassword": "the alert e-mail relay's password",
+    "registryPassword": "the private registry's token (with `registry`)",
+    "tlsCertificate": "nginx's certificate chain (with tls.mode: provided)",
+    "tlsPrivateKey": "nginx's private key (with tls.mode: provided)",
+    "alertingWebhookUrl": "a webhook that receives every alert (its URL carries its token)",
+}
+"""Every config key whose value is a secret, and what it is. Each must be set with
+`pulumi config set --secret KEY`: a plain-text value in a stack file is refused."""
+
+
+def environment_of(stack: str) -> Environment:
+    """The rules a stack gets, from its name alone: `dev` and `dev-*` are dev, the rest prod."""
+    return "dev" if stack == "dev" or stack.startswith("dev-") else "prod"
+
 
 # A tag must be an exact version (it has a digit and is not a moving alias); a digest also pins.
 _IMAGE_RE = re.compile(
@@ -106,7 +148,7 @@ class Tls(ConfigModel):
     mode: Literal["letsencrypt", "provided", "none"] = "letsencrypt"
     """letsencrypt: certbot webroot challenge; provided: tlsCertificate/tlsPrivateKey secrets;
     none: plain HTTP (dev only)."""
-    email: str | None = None
+    email: EmailAddress | None = None
     """Let's Encrypt account e-mail (required for letsencrypt)."""
 
     @model_validator(mode="after")
@@ -125,8 +167,9 @@ class Backup(ConfigModel):
     """Newest daily backups kept."""
     keep_weekly: int = Field(default=4, ge=0, le=52)
     """Newest weekly backups kept beyond the daily ones."""
-    offhost_dir: str | None = None
-    """Host path (e.g. a mounted storage box) that receives a copy of each backup."""
+    offhost_dir: HostPath | None = None
+    """Host directory (e.g. a mounted storage box) that receives a copy of each backup; never `/`
+    or a system directory, since the backup container mounts it writable."""
 
 
 class Registry(ConfigModel):
@@ -134,40 +177,83 @@ class Registry(ConfigModel):
 
     address: str = Field(pattern=r"^[a-z0-9.-]+(:\d+)?$")
     """Registry host, e.g. ghcr.io."""
-    username: str = Field(min_length=1)
+    username: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     """User or bot account; its token is the secret `registryPassword`."""
 
 
 class DatabaseAccess(ConfigModel):
     """How `pulumi up` reaches PostgreSQL to manage its databases, roles and search schema."""
 
-    host: str = "127.0.0.1"
-    """Address the machine running Pulumi connects to (prod: the local end of an SSH tunnel to
-    postgres's fixed address on the internal network)."""
-    port: int = Field(default=5432, ge=1, le=65535)
-    """Port at that address (prod: the tunnel's local port, e.g. 15432)."""
+    host: HostName = "127.0.0.1"
+    """Address the machine running Pulumi connects to. With the SSH tunnel (prod) it is always
+    127.0.0.1, the tunnel's local end."""
+    port: int = Field(default=5432, ge=1024, le=65535)
+    """Port at that address; with the tunnel, the local port it listens on (prod: 15432)."""
     ssl_mode: Literal["disable", "require", "verify-ca", "verify-full"] = "disable"
     """libpq sslmode; `disable` fits a loopback tunnel, which already encrypts."""
     search_schema: bool = True
     """Apply the search migrations during `pulumi up` (false: run `db migrate` by hand)."""
 
 
+class Tunnel(ConfigModel):
+    """The SSH tunnel the program opens for the length of each deployment, through which Pulumi
+    reaches PostgreSQL (roles, extensions, search migrations) and Grafana's API (dashboards,
+    alerts) on the host's internal network: no manual tunnel step, in CI or on a laptop."""
+
+    enabled: bool | None = None
+    """Open it; default: when dockerHost is ssh://."""
+    grafana_port: int = Field(default=13000, ge=1024, le=65535)
+    """Local port forwarded to Grafana's fixed address (database.port is PostgreSQL's)."""
+
+
+def _docker_endpoint(value: str) -> str:
+    """unix:///absolute/socket, ssh://[user@]host[:port] or tcp://host:port (TLS only, see
+    dockerCertPath): nothing a shell or the Docker CLI could read as an option or a second value."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise ValueError(f"{value!r} is not a Docker endpoint (unix://, ssh:// or tcp://)")
+    if scheme == "unix":
+        if not re.fullmatch(r"/[A-Za-z0-9._/-]+", rest) or ".." in rest.split("/"):
+            raise ValueError(f"{value!r}: a unix:// endpoint needs an absolute socket path")
+        return value
+    if scheme not in ("ssh", "tcp"):
+        raise ValueError(f"{value!r}: the scheme must be unix://, ssh:// or tcp://")
+    user, at, hostport = rest.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if at and scheme == "tcp":
+        raise ValueError(f"{value!r}: only ssh:// endpoints name a user")
+    if at and not user:
+        raise ValueError(f"{value!r}: the user before '@' is empty")
+    if user:
+        check_ssh_user(user)
+    check_hostname(host)
+    if colon and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    if scheme == "tcp" and not colon:
+        raise ValueError(f"{value!r}: a tcp:// endpoint needs its TLS port, e.g. tcp://host:2376")
+    return value
+
+
+DockerEndpoint = Annotated[str, AfterValidator(_docker_endpoint)]
+
+
 class StackConfig(ConfigModel):
     """Everything a stack may set, with the defaults that apply when it does not."""
 
-    stack: str
-    """Stack name (dev or prod); set by the loader, not by the stack file."""
-    environment: Literal["dev", "prod"]
-    """Which kind of environment: prod forbids published internal ports and plain HTTP."""
-    docker_host: str = "unix:///var/run/docker.sock"
+    stack: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    """Stack name; set by the loader, not by the stack file. It decides the stack's rules."""
+    docker_host: DockerEndpoint = "unix:///var/run/docker.sock"
     """Docker endpoint: the local socket for dev, `ssh://user@host` for prod."""
-    domain: str = "localhost"
-    """Public host name served by nginx."""
+    docker_cert_path: HostPath | None = None
+    """Directory with ca.pem, cert.pem and key.pem for a tcp:// endpoint, which is TLS only."""
+    domain: HostName = "localhost"
+    """Public host name served by nginx (RFC 1123)."""
     name_prefix: str = Field(default="investment", pattern=r"^[a-z][a-z0-9-]{1,20}$")
     """Prefix of container, volume and network names on the host."""
-    subnet: IPv4Network = IPv4Network("172.30.0.0/24")
-    """The internal network's subnet: postgres gets a fixed address in its lower half (the SSH
-    tunnel's far end), the other containers addresses from its upper half."""
+    subnet: PrivateSubnet = IPv4Network("172.30.0.0/24")
+    """The internal network's subnet: services with a `fixed_address` (PostgreSQL, Grafana: the
+    SSH tunnel's far ends) get one in its lower half, the other containers addresses from its
+    upper half."""
     budget_usd: float = Field(default=50.0, gt=0)
     """Monthly budget; the billed total must stay within it."""
     host_plan: str = "hetzner-cx33"
@@ -186,17 +272,19 @@ class StackConfig(ConfigModel):
     """Certificate source for nginx."""
     backup: Backup = Backup()
     """Backup schedule and retention."""
-    adopt_volumes: dict[str, str] = Field(default_factory=dict)
+    adopt_volumes: dict[str, DockerName] = Field(default_factory=dict)
     """Existing Docker volumes to adopt instead of creating empty ones: `service-role` to name."""
     github: GitHubSettings | None = None
     """Where the application's generated CI files are committed (none: not managed)."""
     registry: Registry | None = None
     """Credentials for pulling private application images (none: public images)."""
-    grafana_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    """Where `pulumi up` reaches Grafana's API; default `<public URL>/grafana`. An SSH tunnel
-    (http://127.0.0.1:13000) avoids depending on DNS and the certificate on a first deploy."""
+    grafana_url: HttpUrl | None = None
+    """Where `pulumi up` reaches Grafana's API; default: through the tunnel when it is open,
+    else `<public URL>/grafana`."""
     database: DatabaseAccess = DatabaseAccess()
     """How Pulumi reaches PostgreSQL (docs/SEARCH.md)."""
+    tunnel: Tunnel = Tunnel()
+    """The SSH tunnel to the host's internal network (docs/DEPLOYMENT.md)."""
     alerting: AlertingSettings = AlertingSettings()
     """Who is notified of alerts, and the budget alert thresholds."""
 
@@ -234,9 +322,27 @@ class StackConfig(ConfigModel):
         return value
 
     @property
+    def environment(self) -> Environment:
+        """The stack's rules, from its name (never from the stack file)."""
+        return environment_of(self.stack)
+
+    @property
+    def tunnel_enabled(self) -> bool:
+        """Whether the program opens the SSH tunnel: as configured, else for ssh:// hosts."""
+        if self.tunnel.enabled is not None:
+            return self.tunnel.enabled
+        return self.docker_host.startswith("ssh://")
+
+    def fixed_address(self, spec: ServiceSpec) -> IPv4Address | None:
+        """The service's fixed address on the internal network, if it has one."""
+        return None if spec.fixed_address is None else self.subnet[spec.fixed_address]
+
+    @property
     def postgres_address(self) -> IPv4Address:
         """postgres's fixed address on the internal network."""
-        return self.subnet[10]
+        address = self.fixed_address(catalogue_by_name()["postgres"])
+        assert address is not None, "the catalogue gives postgres a fixed address"
+        return address
 
     @property
     def dynamic_range(self) -> IPv4Network:
@@ -288,12 +394,49 @@ class StackConfig(ConfigModel):
         if self.environment == "prod":
             if self.publish_ports:
                 raise ValueError(
-                    "publishPorts: prod must not publish internal ports; only nginx is public"
+                    f"publishPorts: stack '{self.stack}' gets prod rules (only dev and dev-* "
+                    "stacks are dev), which publish no internal port; only nginx is public"
                 )
             if self.tls.mode == "none":
-                raise ValueError("tls.mode: prod needs TLS (letsencrypt or provided)")
-            if not self.docker_host.startswith(("ssh://", "tcp://", "unix://")):
-                raise ValueError("dockerHost: expected ssh://, tcp:// or unix://")
+                raise ValueError(
+                    f"tls.mode: stack '{self.stack}' gets prod rules (only dev and dev-* stacks "
+                    "are dev), which need TLS: letsencrypt or provided"
+                )
+            if HOST_PLANS[self.host_plan].monthly_price == 0:
+                raise ValueError(
+                    f"hostPlan: '{self.host_plan}' costs nothing, which only a dev stack's own "
+                    f"machine does; stack '{self.stack}' needs a priced plan"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _docker_tls(self) -> StackConfig:
+        if self.docker_host.startswith("tcp://") and self.docker_cert_path is None:
+            raise ValueError(
+                "dockerHost: a tcp:// endpoint without TLS gives root on the host to anyone who "
+                "reaches the port; set dockerCertPath (ca.pem, cert.pem, key.pem) or use ssh://"
+            )
+        if self.docker_cert_path is not None and not self.docker_host.startswith("tcp://"):
+            raise ValueError("dockerCertPath: only a tcp:// dockerHost uses certificates")
+        return self
+
+    @model_validator(mode="after")
+    def _tunnel_needs_ssh(self) -> StackConfig:
+        if self.tunnel.enabled and not self.docker_host.startswith("ssh://"):
+            raise ValueError(
+                "tunnel.enabled: the tunnel goes through the Docker host's SSH server; it needs "
+                "an ssh:// dockerHost"
+            )
+        if self.tunnel_enabled:
+            if self.database.host != "127.0.0.1":
+                raise ValueError(
+                    f"database.host: with the SSH tunnel Pulumi connects to its local end, "
+                    f"127.0.0.1, not {self.database.host}"
+                )
+            if self.database.port == self.tunnel.grafana_port:
+                raise ValueError(
+                    f"tunnel.grafanaPort: {self.tunnel.grafana_port} is database.port already"
+                )
         return self
 
     @model_validator(mode="after")
@@ -352,19 +495,58 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 
 def _parse(value: str) -> Any:
-    """Structured config values arrive as JSON text; plain strings stay strings."""
+    """Structured config values arrive as JSON text; plain strings stay strings. JSON's
+    non-standard Infinity and NaN stay text, so the model refuses them as numbers."""
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
+        parsed = json.loads(value, parse_constant=lambda _: value)
+    except (json.JSONDecodeError, RecursionError):
         return value
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        return value
+    return parsed
 
 
-def load_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
+REMOVED_KEYS: dict[str, str] = {
+    "environment": "a stack's rules follow its name (dev and dev-* stacks are dev, every other "
+    "stack is prod), never a value in its file; remove this key",
+}
+
+
+def check_secret_keys(stack: str, keys: Collection[str], secret_keys: Collection[str]) -> None:
+    """Refuse a secret given in plain text, and a secret hidden inside a structured key.
+
+    `keys` are the stack's config keys without namespace, `secret_keys` those given as secrets.
+    """
+    for key in sorted(keys):
+        if key in SECRET_KEYS and key not in secret_keys:
+            raise ConfigError(
+                f"Pulumi.{stack}.yaml: {PROJECT}:{key}: is {SECRET_KEYS[key]}, a secret, but the "
+                f"stack file holds it in plain text; remove it and run "
+                f"`pulumi config set --secret {key}`"
+            )
+        if key not in SECRET_KEYS and key in secret_keys:
+            raise ConfigError(
+                f"Pulumi.{stack}.yaml: {PROJECT}:{key}: holds a secret value, but only these keys "
+                f"take secrets: {', '.join(SECRET_KEYS)}; keep {key} in plain text"
+            )
+
+
+def load_config(
+    stack: str, raw: Mapping[str, str], secret_keys: Collection[str] = ()
+) -> StackConfig:
     """Validate the stack's raw config (key without namespace to string value) into a StackConfig.
 
-    Raises ConfigError naming `Pulumi.<stack>.yaml` and the first offending key.
+    `raw` may hold the secret keys too (`secret_keys` says which keys were given as secrets): they
+    are checked to be secrets and left out of the model. Raises ConfigError naming
+    `Pulumi.<stack>.yaml` and the first offending key, in one line that never shows a secret.
     """
-    data: dict[str, Any] = {key: _parse(value) for key, value in raw.items()}
+    check_secret_keys(stack, raw.keys(), secret_keys)
+    data: dict[str, Any] = {
+        key: _parse(value) for key, value in raw.items() if key not in SECRET_KEYS
+    }
+    for key, why in REMOVED_KEYS.items():
+        if key in data:
+            raise ConfigError(f"Pulumi.{stack}.yaml: {PROJECT}:{key}: {why}")
     data["stack"] = stack
     try:
         return StackConfig.model_validate(data)
@@ -377,7 +559,14 @@ def load_config(stack: str, raw: Mapping[str, str]) -> StackConfig:
         elif first["type"] == "extra_forbidden":
             msg = "unknown key"
         elif "input" in first and first["type"] not in {"value_error", "assertion_error"}:
-            msg = f"{msg} (got {first['input']!r})"
+            msg = f"{msg} (got {_shown(first['input'])})"
         # Cross-field validators put the key at the start of their message themselves.
         key = f"{PROJECT}:{loc}: " if loc else f"{PROJECT}:"
-        raise ConfigError(f"Pulumi.{stack}.yaml: {key}{msg}") from None
+        # One line, whatever the input held.
+        raise ConfigError(" ".join(f"Pulumi.{stack}.yaml: {key}{msg}".split())) from None
+
+
+def _shown(value: Any) -> str:
+    """The offending input as the message shows it: short and on one line."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

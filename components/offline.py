@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import runpy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,10 @@ from components.config import StackConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "offline-placeholder-secret"
+SECRET_PLACEHOLDERS: dict[str, str] = {
+    "alertingWebhookUrl": "https://placeholder.invalid/offline-secret",
+}
+"""Placeholders of the shape the program checks, for secrets it validates (by key)."""
 MASK = "[secret]"
 
 
@@ -105,15 +111,24 @@ def read_stack_config(
     Project-level defaults from Pulumi.yaml apply first; the stack file overrides them; then
     `overrides` (for tests and benchmarks), keyed without namespace, with None deleting a key.
     """
-    project_file = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    project = project_file["name"]
+    project_file = _load_yaml(root / "Pulumi.yaml")
+    project = project_file.get("name")
+    if not isinstance(project, str) or not project:
+        raise StackFileError("Pulumi.yaml: name: missing or not a string")
+    if not STACK_NAME.match(stack):
+        raise StackFileError(f"'{stack}' is not a stack name (letters, digits, '-', '_', '.')")
     stack_path = root / f"Pulumi.{stack}.yaml"
     if not stack_path.exists():
         raise StackFileError(f"{stack_path.name}: no such stack file (stacks: {_stacks(root)})")
-    try:
-        stack_file = yaml.safe_load(stack_path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{stack_path.name}: not valid YAML: {exc}") from None
+    stack_file = _load_yaml(stack_path)
+    for what, section in (
+        ("Pulumi.yaml: config", project_file.get("config")),
+        (f"{stack_path.name}: config", stack_file.get("config")),
+    ):
+        if section is not None and not isinstance(section, dict):
+            raise StackFileError(
+                f"{what}: must be a mapping of keys to values, not a {type(section).__name__}"
+            )
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, decl in (project_file.get("config") or {}).items():
@@ -126,7 +141,12 @@ def read_stack_config(
             config[full] = _stringify(decl)
     for key, value in (stack_file.get("config") or {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
-            config[key] = SECRET_PLACEHOLDER
+            short = key.removeprefix(f"{project}:")
+            config[key] = SECRET_PLACEHOLDERS.get(short, SECRET_PLACEHOLDER)
+            secret_keys.append(key)
+        elif _holds_secure(value):
+            # `pulumi config set --secret --path a.b`: the engine marks the whole key secret.
+            config[key] = _stringify(_placeholders(value))
             secret_keys.append(key)
         else:
             config[key] = _stringify(value)
@@ -137,6 +157,39 @@ def read_stack_config(
         else:
             config[full] = _stringify(value)
     return project, config, secret_keys
+
+
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    """A project or stack file's top level, which must be a mapping."""
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())
+        raise StackFileError(f"{path.name}: not valid YAML: {first}") from None
+    if not isinstance(loaded, dict):
+        raise StackFileError(f"{path.name}: must be a mapping, not a {type(loaded).__name__}")
+    return loaded
+
+
+def _holds_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_holds_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_secure(v) for v in value)
+    return False
+
+
+def _placeholders(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        return {k: _placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(v) for v in value]
+    return value
 
 
 def _stacks(root: Path) -> str:
@@ -158,7 +211,13 @@ def _mask(value: Any, path: str, secret_paths: list[str]) -> Any:
 
 
 class _Mocks(pmocks.Mocks):
-    """Resource outputs echo the inputs, plus the few computed values the program reads."""
+    """Resource outputs echo the inputs, plus the few computed values the program reads, as the
+    providers return them after a successful create: a random password's result, an image's id,
+    and exit code 0 of a one-shot container (`attach`). `extra_outputs`, by resource name, adds or
+    replaces outputs (tests: a failed job)."""
+
+    def __init__(self, extra_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.extra_outputs = extra_outputs or {}
 
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -166,6 +225,9 @@ class _Mocks(pmocks.Mocks):
             outputs["result"] = f"generated-{args.name}"
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = f"sha256:{abs(hash(args.inputs.get('name'))):064x}"[:71]
+        if args.typ == "docker:index/container:Container" and args.inputs.get("attach"):
+            outputs["exitCode"] = 0
+        outputs.update(self.extra_outputs.get(args.name, {}))
         return (args.resource_id or f"{args.name}-id", outputs)
 
     def call(
@@ -232,6 +294,7 @@ def run_program(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     program: Path | None = None,
+    extra_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PlanResult:
     """Run `__main__.py` (or `program`) for `stack` under mocks; return what it registered.
 
@@ -248,7 +311,7 @@ def run_program(
     # The root stack resource that set_mocks registers must live on the loop the program runs on.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = _RecordingMonitor(_Mocks())
+    monitor = _RecordingMonitor(_Mocks(extra_outputs))
     pmocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
     result = PlanResult(project=project, stack=stack, config=config)
     entry = program or root / "__main__.py"
@@ -294,8 +357,7 @@ def load_offline_config(
     project, config, secret_keys = read_stack_config(stack, root, overrides)
     prefix = f"{project}:"
     raw = {
-        key.removeprefix(prefix): value
-        for key, value in config.items()
-        if key.startswith(prefix) and key not in secret_keys
+        key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)
     }
-    return load_config(stack, raw)
+    secret = {key.removeprefix(prefix) for key in secret_keys if key.startswith(prefix)}
+    return load_config(stack, raw, secret)

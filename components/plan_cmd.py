@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 FORMATS = ("table", "json", "markdown")
@@ -24,22 +25,60 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-policy", action="store_true", help="skip the policy pack (resources and cost only)"
     )
+    parser.add_argument(
+        "--cwd",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the project directory holding Pulumi.yaml and the stack files (default: this one)",
+    )
     parser.set_defaults(handler=run)
 
 
+SERVICE_LABEL = "com.investment-platform.service"
+JOB_LABEL = "com.investment-platform.job"
+
+
+def container_labels(inputs: dict[str, Any]) -> dict[str, str]:
+    """A recorded container's labels as a dict (secret or unknown values left out)."""
+    return {
+        entry["label"]: entry["value"]
+        for entry in inputs.get("labels") or []
+        if isinstance(entry, dict) and isinstance(entry.get("value"), str)
+    }
+
+
 def _container_rows(result: Any) -> list[dict[str, Any]]:
+    """One row per container: the service it belongs to (its label, not its name, which a
+    namePrefix with dashes would split wrongly), its image (the RemoteImage it depends on), its
+    limits and checks; `job` is the role of a one-shot job, None for a long-running service."""
+    images = {
+        r.urn: r.inputs.get("name", "")
+        for r in result.of_type("docker:index/remoteImage:RemoteImage")
+    }
     rows = []
     for res in result.of_type("docker:index/container:Container"):
         inputs = res.inputs
+        labels = container_labels(inputs)
         health = inputs.get("healthcheck") or {}
         tests = health.get("tests") or []
+        command = inputs.get("command")
+        uploads = inputs.get("uploads") or []
+        runs = " ".join(command) if isinstance(command, list) else ""
+        if labels.get(JOB_LABEL) == "config":
+            volumes = [v.get("volumeName", "") for v in inputs.get("volumes") or []]
+            runs = f"writes {len(uploads)} generated files into {', '.join(volumes)}"
         rows.append(
             {
                 "name": res.name,
                 "container": inputs.get("name"),
+                "service": labels.get(SERVICE_LABEL, ""),
+                "job": labels.get(JOB_LABEL),
+                "image": next((images[d] for d in res.dependencies if d in images), ""),
                 "cpus": float(inputs.get("cpus", 0)),
                 "memoryMib": int(inputs.get("memory", 0)),
                 "healthcheck": " ".join(tests[1:]) if tests else "",
+                "runs": runs,
                 "restart": inputs.get("restart"),
                 "ports": [
                     f"{p.get('ip', '')}:{int(p['external'])}->{int(p['internal'])}"
@@ -47,22 +86,20 @@ def _container_rows(result: Any) -> list[dict[str, Any]]:
                 ],
             }
         )
-    return rows
+    return sorted(rows, key=lambda r: r["container"])
 
 
-def _images(result: Any) -> dict[str, str]:
-    return {
-        r.name.removesuffix("-image"): r.inputs.get("name", "")
-        for r in result.of_type("docker:index/remoteImage:RemoteImage")
-    }
+def monthly_usd(doc: dict[str, Any], row: dict[str, Any]) -> float:
+    """The service's share of the bill, from the cost output (jobs run briefly: $0)."""
+    if row["job"] is not None:
+        return 0.0
+    service: dict[str, Any] = doc["outputs"]["cost"]["services"].get(row["service"], {})
+    return float(service.get("monthlyUsd", 0.0))
 
 
 def plan_document(result: Any, violations: list[Any] | None) -> dict[str, Any]:
     """The plan as plain data (the JSON format)."""
-    images = _images(result)
-    containers = sorted(_container_rows(result), key=lambda r: r["container"])
-    for row in containers:
-        row["image"] = images.get(row["name"].removesuffix("-container"), "")
+    rows = _container_rows(result)
     return {
         "stack": result.stack,
         "resourceCount": len(result.resources),
@@ -76,12 +113,18 @@ def plan_document(result: Any, violations: list[Any] | None) -> dict[str, Any]:
             }
             for r in result.resources
         ],
-        "containers": containers,
+        "containers": [r for r in rows if r["job"] is None],
+        "jobs": [r for r in rows if r["job"] is not None],
         "outputs": result.outputs,
         "policy": None
         if violations is None
         else [v.model_dump() if hasattr(v, "model_dump") else vars(v) for v in violations],
     }
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a `|` would end the cell, a newline the row."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _markdown(doc: dict[str, Any]) -> str:
@@ -93,12 +136,21 @@ def _markdown(doc: dict[str, Any]) -> str:
         "|---|---|---:|---:|---|---:|",
     ]
     for row in doc["containers"]:
-        service = row["container"].split("-", 1)[-1].replace("-", "_")
-        usd = cost["services"].get(service, {}).get("monthlyUsd", 0.0)
         lines.append(
             f"| {row['container']} | `{row['image']}` | {row['cpus']:g} | {row['memoryMib']} MiB"
-            f" | `{row['healthcheck']}` | ${usd:.2f} |"
+            f" | `{_cell(row['healthcheck'])}` | ${monthly_usd(doc, row):.2f} |"
         )
+    if doc["jobs"]:
+        lines += [
+            "",
+            "| one-shot job | image | CPU | memory | runs |",
+            "|---|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {row['container']} | `{row['image']}` | {row['cpus']:g} | {row['memoryMib']} MiB"
+            f" | {_cell(row['runs'])} |"
+            for row in doc["jobs"]
+        ]
     plan = cost["plan"]
     lines += [
         "",
@@ -136,9 +188,7 @@ def _table(doc: dict[str, Any]) -> None:
     table = Table(title="Containers")
     for col in ("container", "image", "CPU", "memory", "health check", "ports", "$/month"):
         table.add_column(col, justify="right" if col in {"CPU", "memory", "$/month"} else "left")
-    for row in sorted(doc["containers"], key=lambda r: r["container"]):
-        service = row["container"].split("-", 1)[-1].replace("-", "_")
-        usd = cost["services"].get(service, {}).get("monthlyUsd", 0.0)
+    for row in doc["containers"]:
         table.add_row(
             row["container"],
             row["image"],
@@ -146,9 +196,21 @@ def _table(doc: dict[str, Any]) -> None:
             f"{row['memoryMib']} MiB",
             row["healthcheck"],
             " ".join(row["ports"]),
-            f"${usd:.2f}",
+            f"${monthly_usd(doc, row):.2f}",
         )
     console.print(table)
+    jobs = Table(title="One-shot jobs (run to completion before their service starts)")
+    for col in ("container", "image", "CPU", "memory", "runs"):
+        jobs.add_column(col, justify="right" if col in {"CPU", "memory"} else "left")
+    for row in doc["jobs"]:
+        jobs.add_row(
+            row["container"],
+            row["image"],
+            f"{row['cpus']:g}",
+            f"{row['memoryMib']} MiB",
+            row["runs"],
+        )
+    console.print(jobs)
     plan = cost["plan"]
     console.print(
         f"Host {plan['provider']} {plan['size']}: ${plan['monthlyUsd']:.2f}/month "
@@ -176,12 +238,13 @@ def _table(doc: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.offline import ProgramError, StackFileError, run_program
+    from components.offline import ROOT, ProgramError, StackFileError, run_program
 
     try:
-        result = run_program(args.stack)
+        result = run_program(args.stack, root=args.cwd or ROOT)
     except (ProgramError, StackFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line, whatever the program's message held.
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     from components.policy_runner import PolicyRunError
 

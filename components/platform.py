@@ -9,16 +9,24 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import HostMount, ServiceSpec
+from components.catalogue import HostMount, ServiceSpec, catalogue_by_name
 from components.config import StackConfig, resolve_specs
 from components.database import Database, DatabaseArgs
 from components.monitoring.grafana import Monitoring, MonitoringArgs
 from components.monitoring.prometheus import prometheus_uploads
 from components.nginx import CERT_DIR, CONFIG_PATH, certificate_paths, render_nginx_conf
-from components.secrets import Secrets
-from components.service import PortBinding, Service, ServiceArgs, Upload, container_name
+from components.secrets import Secrets, SecretsArgs
+from components.service import (
+    CONFIG_WRITER_IMAGE,
+    PortBinding,
+    Service,
+    ServiceArgs,
+    Upload,
+    container_name,
+)
 from components.stackcost import stack_cost
 from components.tuning import tuned_command, tuned_env
+from components.tunnel import Forward
 
 
 class CatalogueError(ValueError):
@@ -118,10 +126,51 @@ def database_values(database: Database) -> dict[str, pulumi.Output[str]]:
     )
 
 
+PLAIN_HTTP_PORT = 8088
+"""Where a plain-HTTP (dev) stack's nginx listens on the host's loopback."""
+
+
+def public_bindings(config: StackConfig) -> list[PortBinding]:
+    """The public edge's host ports: 80 and 443 on every address with TLS; plain HTTP on
+    loopback's PLAIN_HTTP_PORT without."""
+    if config.tls.mode == "none":
+        return [PortBinding(80, PLAIN_HTTP_PORT, "127.0.0.1")]
+    return [PortBinding(80, 80, "0.0.0.0"), PortBinding(443, 443, "0.0.0.0")]
+
+
 def public_url(config: StackConfig) -> str:
-    """The URL users reach the platform at."""
-    scheme = "http" if config.tls.mode == "none" else "https"
-    return f"{scheme}://{config.domain}"
+    """The URL users reach the platform at: the scheme and port nginx actually publishes."""
+    served = public_bindings(config)[-1]
+    scheme, default_port = ("https", 443) if served.internal == 443 else ("http", 80)
+    port = "" if served.external == default_port else f":{served.external}"
+    return f"{scheme}://{config.domain}{port}"
+
+
+def grafana_api_url(config: StackConfig) -> str:
+    """Where `pulumi up` reaches Grafana's API: `grafanaUrl` when set; through the SSH tunnel
+    when it is open (no dependency on DNS or the certificate); else through nginx."""
+    if config.grafana_url is not None:
+        return config.grafana_url
+    if config.tunnel_enabled:
+        return f"http://127.0.0.1:{config.tunnel.grafana_port}/grafana"
+    return f"{public_url(config)}/grafana"
+
+
+def tunnel_forwards(config: StackConfig) -> list[Forward]:
+    """What the SSH tunnel forwards: PostgreSQL to database.port, Grafana to tunnel.grafanaPort,
+    each to the service's fixed address on the internal network."""
+    specs = catalogue_by_name()
+    forwards = []
+    for service, local_port in (
+        ("postgres", config.database.port),
+        ("grafana", config.tunnel.grafana_port),
+    ):
+        spec = specs[service]
+        address = config.fixed_address(spec)
+        if address is None or spec.port is None:
+            raise ValueError(f"{service} needs a fixed address and a port to be tunnelled to")
+        forwards.append(Forward(local_port, str(address), spec.port))
+    return forwards
 
 
 def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, list[PortBinding]]:
@@ -134,13 +183,7 @@ def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, l
     used: set[int] = set()
     for spec in specs:
         if spec.public:
-            if config.tls.mode == "none":
-                bindings[spec.name] = [PortBinding(80, 8088, "127.0.0.1")]
-            else:
-                bindings[spec.name] = [
-                    PortBinding(80, 80, "0.0.0.0"),
-                    PortBinding(443, 443, "0.0.0.0"),
-                ]
+            bindings[spec.name] = public_bindings(config)
             used.update(b.external for b in bindings[spec.name])
     if config.publish_ports:
         for spec in specs:
@@ -172,10 +215,12 @@ def _formatter(template: str) -> Callable[[dict[str, str]], str]:
 
 @dataclass
 class PlatformArgs:
-    """Inputs of the platform: the validated stack config and any extra uploads by service."""
+    """Inputs of the platform: the validated stack config and the secrets the stack gives."""
 
     config: StackConfig
     """The validated stack config."""
+    secrets: Mapping[str, pulumi.Output[str]]
+    """`pulumi config set --secret` values by config key (components.config.SECRET_KEYS)."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -193,13 +238,12 @@ class Platform(pulumi.ComponentResource):
         self.provider = docker.Provider(
             f"{name}-docker",
             host=config.docker_host,
+            cert_path=config.docker_cert_path,
             registry_auth=[
                 docker.ProviderRegistryAuthArgs(
                     address=config.registry.address,
                     username=config.registry.username,
-                    password=pulumi.Config("investment-platform").require_secret(
-                        "registryPassword"
-                    ),
+                    password=args.secrets["registryPassword"],
                 )
             ]
             if config.registry
@@ -224,10 +268,21 @@ class Platform(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        self.secrets = Secrets(f"{name}-secrets", opts=pulumi.ResourceOptions(parent=self))
+        self.secrets = Secrets(
+            f"{name}-secrets",
+            SecretsArgs(given=args.secrets),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         specs = resolve_specs(config)
         ports = host_ports(config, specs)
-        uploads = self._uploads(config, specs)
+        uploads = self._uploads(config, specs, args.secrets)
+        # One image for every service's config writer (components/service.py).
+        writer_image = docker.RemoteImage(
+            f"{name}-config-writer-image",
+            name=CONFIG_WRITER_IMAGE,
+            keep_locally=True,
+            opts=child,
+        )
         context = template_context(config)
         self.services = {}
         self.database: Database | None = None
@@ -252,9 +307,10 @@ class Platform(pulumi.ComponentResource):
                     uploads=uploads.get(spec.name, []),
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
-                    # The far end of the SSH tunnel `pulumi up` reaches the database through:
-                    # routable from the Docker host, published nowhere.
-                    ipv4_address=str(config.postgres_address) if spec.name == "postgres" else None,
+                    # The far ends of the SSH tunnel `pulumi up` reaches PostgreSQL and Grafana
+                    # through: routable from the Docker host, published nowhere.
+                    ipv4_address=_str_or_none(config.fixed_address(spec)),
+                    writer_image=writer_image if uploads.get(spec.name) else None,
                     host_mounts=extra_host_mounts(config).get(spec.name, []),
                     shared_volumes={
                         f"{svc.spec.name}-{role}": vol
@@ -278,9 +334,10 @@ class Platform(pulumi.ComponentResource):
             MonitoringArgs(
                 services=self.services,
                 cost=self.cost,
-                grafana_url=config.grafana_url or f"{public_url(config)}/grafana",
+                grafana_url=grafana_api_url(config),
                 admin_password=self.secrets.values["grafana_admin_password"],
                 alerting=config.alerting,
+                webhook_url=args.secrets.get("alertingWebhookUrl"),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -312,7 +369,10 @@ class Platform(pulumi.ComponentResource):
         )
 
     def _uploads(
-        self, config: StackConfig, specs: Sequence[ServiceSpec]
+        self,
+        config: StackConfig,
+        specs: Sequence[ServiceSpec],
+        secrets: Mapping[str, pulumi.Output[str]],
     ) -> dict[str, list[Upload]]:
         nginx = render_nginx_conf(specs, domain=config.domain, tls_mode=config.tls.mode)
         uploads: dict[str, list[Upload]] = {
@@ -331,13 +391,16 @@ class Platform(pulumi.ComponentResource):
             ],
         }
         if config.tls.mode == "provided":
-            cfg = pulumi.Config("investment-platform")
             uploads["nginx"] += [
-                Upload(f"{CERT_DIR}/tls.crt", cfg.require_secret("tlsCertificate")),
-                Upload(f"{CERT_DIR}/tls.key", cfg.require_secret("tlsPrivateKey"), mode="0600"),
+                Upload(f"{CERT_DIR}/tls.crt", secrets["tlsCertificate"]),
+                Upload(f"{CERT_DIR}/tls.key", secrets["tlsPrivateKey"], mode="0600"),
             ]
         present = {s.name for s in specs}
         return {name: files for name, files in uploads.items() if name in present}
+
+
+def _str_or_none(value: object | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def summary(platform: Platform, config: StackConfig) -> dict[str, object]:

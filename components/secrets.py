@@ -1,15 +1,17 @@
 """The platform's secrets: from `pulumi config set --secret` when set, otherwise generated.
 
 Generated values live only in Pulumi's encrypted state (pulumi-random), never in a file. Each name
-here is a placeholder the catalogue's `secret_env` templates may use.
+here is a placeholder the catalogue's `secret_env` templates may use. The values the stack gives are
+read once, by the program's entry (components/program.py), and passed in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 import pulumi
 import pulumi_random as random
-
-from components.config import PROJECT
 
 # Secret name -> the stack config key that may provide it.
 SECRET_KEYS: dict[str, str] = {
@@ -28,20 +30,29 @@ SECRET_KEYS: dict[str, str] = {
 OPTIONAL_SECRET_KEYS: dict[str, str] = {"smtp_password": "smtpPassword"}
 
 
+@dataclass
+class SecretsArgs:
+    """The secrets the stack gives, by config key (each already a secret Output)."""
+
+    given: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Values of `pulumi config set --secret KEY`, by KEY."""
+
+
 class Secrets(pulumi.ComponentResource):
     """Every secret the services need, as secret Outputs keyed by name."""
 
     values: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("investment:platform:Secrets", name, None, opts)
-        config = pulumi.Config(PROJECT)
         self.values = {}
         generated = []
         for secret, key in SECRET_KEYS.items():
-            given = config.get_secret(key)
+            given = args.given.get(key)
             if given is not None:
-                self.values[secret] = given
+                self.values[secret] = pulumi.Output.secret(given)
                 continue
             password = random.RandomPassword(
                 f"{name}-{secret.replace('_', '-')}",
@@ -53,5 +64,5 @@ class Secrets(pulumi.ComponentResource):
             self.values[secret] = pulumi.Output.secret(password.result)
             generated.append(secret)
         for secret, key in OPTIONAL_SECRET_KEYS.items():
-            self.values[secret] = config.get_secret(key) or pulumi.Output.secret("")
+            self.values[secret] = pulumi.Output.secret(args.given.get(key, ""))
         self.register_outputs({"generated": sorted(generated)})

@@ -36,6 +36,7 @@ def synthetic(n: int) -> tuple[object, ...]:
             min_memory_mib=8,
             port=9000,
             healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
+            stop_grace_s=10,
             depends_on=("redis",),
             volumes=(Volume(role="data", path="/data"),),
             metrics=(MetricsEndpoint(job=f"synthetic_{i:03d}", port=9000),),

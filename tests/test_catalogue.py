@@ -20,6 +20,7 @@ def spec(name, depends_on=()):
         memory_mib=64,
         min_memory_mib=32,
         healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
+        stop_grace_s=10,
         depends_on=depends_on,
     )
 

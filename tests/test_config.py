@@ -4,13 +4,19 @@ import json
 
 import pytest
 
-from components.config import ConfigError, check_image_pinned, load_config, resolve_specs
+from components.config import (
+    ConfigError,
+    check_image_pinned,
+    environment_of,
+    load_config,
+    resolve_specs,
+)
 
 IMAGES = json.dumps({"backend": "ghcr.io/acme/backend:1.2.3", "frontend": "ghcr.io/acme/fe:1.2.3"})
 
 
 def raw(**extra):
-    base = {"environment": "dev", "hostPlan": "local", "images": IMAGES}
+    base = {"hostPlan": "local", "images": IMAGES}
     base.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
     return base
 
@@ -18,6 +24,7 @@ def raw(**extra):
 def test_minimal_dev_config_loads_with_catalogue_defaults():
     config = load_config("dev", raw())
     assert config.environment == "dev"
+    assert not config.tunnel_enabled
     assert config.budget_usd == 50.0
     specs = {s.name: s for s in resolve_specs(config)}
     assert (specs["postgres"].cpus, specs["postgres"].memory_mib) == (0.75, 384)
@@ -136,29 +143,80 @@ def test_missing_required_value():
     )
 
 
-def test_missing_environment():
-    values = raw()
-    del values["environment"]
-    with pytest.raises(ConfigError, match=r"investment-platform:environment: missing required"):
-        load_config("dev", values)
+@pytest.mark.parametrize(
+    ("stack", "environment"),
+    [("dev", "dev"), ("dev-alice", "dev"), ("prod", "prod"), ("staging", "prod"), ("devx", "prod")],
+)
+def test_the_rules_follow_the_stack_name(stack, environment):
+    assert environment_of(stack) == environment
+
+
+def test_a_stack_file_cannot_choose_its_rules():
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("prod", raw(environment="dev", publishPorts=True))
+    assert str(excinfo.value) == (
+        "Pulumi.prod.yaml: investment-platform:environment: a stack's rules follow its name (dev "
+        "and dev-* stacks are dev, every other stack is prod), never a value in its file; remove "
+        "this key"
+    )
 
 
 def test_prod_must_not_publish_internal_ports():
-    values = raw(environment="prod", publishPorts=True, tls={"mode": "none"})
+    values = raw(publishPorts=True, hostPlan="hetzner-cx33", tls={"mode": "none"})
     with pytest.raises(ConfigError) as excinfo:
         load_config("prod", values)
     assert str(excinfo.value) == (
-        "Pulumi.prod.yaml: investment-platform:publishPorts: prod must not publish internal "
-        "ports; only nginx is public"
+        "Pulumi.prod.yaml: investment-platform:publishPorts: stack 'prod' gets prod rules (only "
+        "dev and dev-* stacks are dev), which publish no internal port; only nginx is public"
     )
+    # The same file under a dev stack's name is fine.
+    assert load_config("dev-alice", values).publish_ports
 
 
 def test_prod_needs_tls():
     with pytest.raises(ConfigError) as excinfo:
-        load_config("prod", raw(environment="prod", hostPlan="hetzner-cx33"))
+        load_config("staging", raw(hostPlan="hetzner-cx33"))
     assert str(excinfo.value) == (
-        "Pulumi.prod.yaml: investment-platform:tls.mode: prod needs TLS (letsencrypt or provided)"
+        "Pulumi.staging.yaml: investment-platform:tls.mode: stack 'staging' gets prod rules (only "
+        "dev and dev-* stacks are dev), which need TLS: letsencrypt or provided"
     )
+
+
+def test_prod_cannot_price_its_host_at_zero():
+    values = raw(tls={"mode": "letsencrypt", "email": "ops@example.com"})
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("prod", values)
+    assert str(excinfo.value) == (
+        "Pulumi.prod.yaml: investment-platform:hostPlan: 'local' costs nothing, which only a dev "
+        "stack's own machine does; stack 'prod' needs a priced plan"
+    )
+
+
+def test_a_plain_text_secret_is_refused_and_never_shown():
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("dev", raw(redisPassword="hunter2"))
+    assert str(excinfo.value) == (
+        "Pulumi.dev.yaml: investment-platform:redisPassword: is Redis's password (generated when "
+        "unset), a secret, but the stack file holds it in plain text; remove it and run "
+        "`pulumi config set --secret redisPassword`"
+    )
+    # Given as a secret, it is accepted and kept out of the model.
+    config = load_config("dev", raw(redisPassword="hunter2"), secret_keys={"redisPassword"})
+    assert "hunter2" not in repr(config)
+
+
+def test_ssh_hosts_open_the_tunnel_by_default():
+    config = load_config(
+        "prod",
+        raw(
+            hostPlan="hetzner-cx33",
+            dockerHost="ssh://deploy@vps.example.com:2222",
+            tls={"mode": "letsencrypt", "email": "ops@example.com"},
+            database={"port": 15432},
+        ),
+    )
+    assert config.tunnel_enabled
+    assert str(config.postgres_address) == "172.30.0.10"
 
 
 @pytest.mark.parametrize(

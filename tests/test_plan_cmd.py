@@ -44,11 +44,38 @@ def test_plan_markdown_for_pr_comments():
     assert "| investment-postgres | `postgres:15.13-alpine` | 0.75 | 384 MiB |" in proc.stdout
 
 
+def test_plan_lists_one_shot_jobs_apart_from_the_services():
+    proc = run("plan", "--stack", "prod", "--format", "json", "--no-policy")
+    doc = json.loads(proc.stdout)
+    jobs = {j["container"]: (j["service"], j["job"], j["image"]) for j in doc["jobs"]}
+    assert jobs == {
+        "investment-airflow-migrate": ("airflow", "migrate", "apache/airflow:2.10.5-python3.11"),
+        "investment-backup-config-writer": ("backup", "config", "busybox:1.37.0"),
+        "investment-certbot-config-writer": ("certbot", "config", "busybox:1.37.0"),
+        "investment-nginx-config-writer": ("nginx", "config", "busybox:1.37.0"),
+        "investment-prometheus-config-writer": ("prometheus", "config", "busybox:1.37.0"),
+    }
+
+
+def test_cost_per_container_follows_the_service_label_whatever_the_name_prefix(tmp_path):
+    # A namePrefix may contain dashes; the row's service comes from its label, not its name.
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    stack = (tmp_path / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        stack.replace("config:\n", "config:\n  investment-platform:namePrefix: acme-invest\n", 1)
+    )
+    proc = run("plan", "--stack", "prod", "--format", "markdown", "--no-policy", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "| acme-invest-postgres | `postgres:15.13-alpine` | 0.75 | 384 MiB |" in proc.stdout
+    assert "`pg_isready -U postgres -h 127.0.0.1` | $1.05 |" in proc.stdout
+    # A `|` inside a health check is escaped, so the table keeps its columns.
+    assert "`redis-cli ping \\| grep -q PONG` | $0.29 |" in proc.stdout
+
+
 def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_path):
     shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n"
-        "  investment-platform:environment: dev\n"
         "  investment-platform:hostPlan: local\n"
         "  investment-platform:images:\n"
         "    backend: ghcr.io/acme/backend:latest\n"

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from components.catalogue import CATALOGUE
+from components.catalogue import CATALOGUE, catalogue_by_name
 from components.offline import MASK, ProgramError, load_offline_config, run_program
+from components.service import files_fingerprint
 from components.stackcost import stack_cost
 
 CONTAINER = "docker:index/container:Container"
@@ -29,8 +30,29 @@ def dev():
     return run_program("dev")
 
 
+JOB_LABEL = "com.investment-platform.job"
+
+
+def labels(container):
+    return {entry["label"]: entry["value"] for entry in container.inputs.get("labels") or []}
+
+
 def containers(result):
-    return {r.inputs["name"].removeprefix("investment-"): r for r in result.of_type(CONTAINER)}
+    """The long-running service containers by short name (one-shot jobs left out)."""
+    return {
+        r.inputs["name"].removeprefix("investment-"): r
+        for r in result.of_type(CONTAINER)
+        if JOB_LABEL not in labels(r)
+    }
+
+
+def jobs(result):
+    """The one-shot job containers by short name."""
+    return {
+        r.inputs["name"].removeprefix("investment-"): r
+        for r in result.of_type(CONTAINER)
+        if JOB_LABEL in labels(r)
+    }
 
 
 def test_every_catalogue_service_has_a_container(prod, dev):
@@ -69,6 +91,11 @@ def test_containers_are_hardened_and_health_checked(prod):
         labels = {lbl["label"]: lbl["value"] for lbl in i["labels"]}
         assert labels["com.investment-platform.service"] == name.replace("-", "_"), name
         assert c.delete_before_replace, name
+        # The provider stops a container with a zero timeout unless destroy_grace_seconds is set
+        # (kreuzwerker/terraform-provider-docker resource_docker_container_funcs.go, Delete), and
+        # Docker uses StopTimeout on `docker stop` and at daemon shutdown.
+        grace = catalogue_by_name()[name.replace("-", "_")].stop_grace_s
+        assert (i["stopTimeout"], i["destroyGraceSeconds"]) == (grace, grace), name
         if name == "cadvisor":
             assert i["privileged"] is True
         else:
@@ -182,32 +209,108 @@ def test_server_settings_follow_the_limits(prod, dev):
     assert "--concurrency=2" in containers(prod)["celery-worker"].inputs["command"]
 
 
+def test_stateful_services_get_time_to_shut_down_cleanly(prod):
+    graces = {n: c.inputs["destroyGraceSeconds"] for n, c in containers(prod).items()}
+    assert graces["postgres"] == 60
+    assert graces["redis"] == 30
+    assert graces["celery-worker"] == 120
+    assert min(graces.values()) >= 10
+
+
 def test_nginx_gets_its_generated_config(prod):
     nginx = containers(prod)["nginx"]
-    uploads = nginx.inputs["uploads"]
-    conf = next(u["content"] for u in uploads if u["file"] == "/etc/nginx/generated/nginx.conf")
+    writer = jobs(prod)["nginx-config-writer"]
+    conf = next(
+        u["content"] for u in writer.inputs["uploads"] if u["file"] == "/staging/nginx.conf"
+    )
     assert "location /api/" in conf
     assert "ssl_certificate /etc/letsencrypt/live/invest.example.com/fullchain.pem;" in conf
     assert "exec nginx -c /etc/nginx/generated/nginx.conf" in nginx.inputs["command"][2]
 
 
-def test_uploads_land_in_config_volumes_not_the_read_only_root(prod):
-    for name, c in containers(prod).items():
-        uploads = c.inputs.get("uploads") or []
-        if not uploads:
-            continue
-        config_mounts = [
-            v["containerPath"] for v in c.inputs["volumes"] if v["volumeName"].endswith("-config")
+def test_no_upload_targets_a_read_only_root_filesystem(prod, dev):
+    # dockerd refuses any upload into a container whose root filesystem is read-only: the provider
+    # extracts every upload at "/" (moby daemon/archive_unix.go checkWritablePath).
+    for result in (prod, dev):
+        for c in result.of_type(CONTAINER):
+            if c.inputs.get("uploads"):
+                assert c.inputs["readOnly"] is False, c.inputs["name"]
+    assert not any(c.inputs.get("uploads") for c in containers(prod).values())
+
+
+def test_config_writers_fill_the_volume_the_service_mounts_read_only(prod):
+    writers = {n.removesuffix("-config-writer"): w for n, w in jobs(prod).items() if "writer" in n}
+    assert set(writers) == {"nginx", "prometheus", "backup", "certbot"}
+    for name, writer in writers.items():
+        service = containers(prod)[name]
+        spec = catalogue_by_name()[name]
+        volume = f"investment-{name}-config"
+        (writer_mount,) = writer.inputs["volumes"]
+        assert (writer_mount["volumeName"], writer_mount["containerPath"]) == (volume, "/config")
+        mounts = {v.get("volumeName"): v for v in service.inputs["volumes"]}
+        assert mounts[volume]["containerPath"] == spec.config_dir
+        assert mounts[volume]["readOnly"] is True
+        assert all(u["file"].startswith("/staging/") for u in writer.inputs["uploads"])
+        assert writer.inputs["networkMode"] == "none"
+        assert writer.urn in service.dependencies
+        # The files' fingerprint is a label of the service: a changed file replaces the container.
+        files = [
+            (
+                f"{spec.config_dir}/{u['file'].removeprefix('/staging/')}",
+                u["permissions"],
+                u["content"],
+            )
+            for u in writer.unmasked_inputs()["uploads"]
         ]
-        assert len(config_mounts) == 1, name
-        for u in uploads:
-            assert u["file"].startswith(config_mounts[0] + "/"), (name, u["file"])
-    assert {n for n, c in containers(prod).items() if c.inputs.get("uploads")} == {
-        "nginx",
-        "prometheus",
-        "backup",
-        "certbot",
-    }
+        assert labels(service)["com.investment-platform.job.config"] == files_fingerprint(files)
+
+
+def test_a_changed_generated_file_changes_the_services_fingerprint(prod):
+    changed = run_program("prod", overrides={"backup": {"keepDaily": 5, "schedule": "04:00"}})
+    label = "com.investment-platform.job.config"
+    before, after = (
+        labels(containers(prod)["prometheus"]),
+        labels(containers(changed)["prometheus"]),
+    )
+    # prometheus.yml does not change with the backup schedule; nginx.conf neither.
+    assert before[label] == after[label]
+    other = run_program("prod", overrides={"domain": "markets.example.org"})
+    assert labels(containers(prod)["nginx"])[label] != labels(containers(other)["nginx"])[label]
+
+
+def test_a_failed_job_stops_the_service_that_needs_it():
+    with pytest.raises(ProgramError) as excinfo:
+        run_program("prod", extra_outputs={"investment-airflow-migrate": {"exitCode": 1}})
+    assert str(excinfo.value) == (
+        "investment-airflow-migrate (migrate) exited with code 1, so the service that needs it "
+        "was not started; read `docker logs investment-airflow-migrate`, fix the cause, then run "
+        "`pulumi up --replace` with the URN of investment-airflow-migrate"
+    )
+    assert "investment-airflow-container" not in {r.name for r in excinfo.value.resources}
+
+
+def test_one_shot_jobs_run_once_and_are_kept(prod):
+    for name, job in jobs(prod).items():
+        i = job.inputs
+        assert (i["attach"], i["mustRun"], i["restart"]) == (True, False, "no"), name
+        assert not {"rm", "wait", "healthcheck"} & set(i), name
+        assert float(i["cpus"]) > 0, name
+        assert i["memory"] > 0, name
+        assert i["securityOpts"] == ["no-new-privileges:true"], name
+        assert i["capabilities"]["drops"] == ["ALL"], name
+
+
+def test_airflow_migrates_its_metadata_database_before_the_scheduler_starts(prod, dev):
+    for result in (prod, dev):
+        migrate = jobs(result)["airflow-migrate"]
+        scheduler = containers(result)["airflow"]
+        assert migrate.inputs["command"] == ["db", "migrate"]
+        assert migrate.inputs["image"] == scheduler.inputs["image"]
+        assert migrate.urn in scheduler.dependencies
+        assert containers(result)["postgres"].urn in migrate.dependencies
+        assert labels(scheduler)["com.investment-platform.job.migrate"] == "db migrate"
+        conn = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:"
+        assert any(e.startswith(conn) for e in migrate.unmasked_inputs()["envs"])
 
 
 def test_letsencrypt_certbot_shares_certs_and_webroot_with_nginx(prod):
@@ -296,8 +399,9 @@ def test_backup_job_follows_the_stack_backup_settings(prod):
     assert backup.inputs["user"] == "70:70"
     mounts = {v["containerPath"]: v.get("volumeName") for v in backup.inputs["volumes"]}
     assert mounts["/var/lib/postgresql/data"] == "investment-backup-data"
-    modes = {u["file"]: u["permissions"] for u in backup.inputs["uploads"]}
-    assert modes["/opt/backup/metrics-http.sh"] == "0755"
+    writer = jobs(prod)["backup-config-writer"]
+    modes = {u["file"]: u["permissions"] for u in writer.inputs["uploads"]}
+    assert modes["/staging/metrics-http.sh"] == "0755"
 
 
 def test_offhost_backup_copy_mounts_the_host_directory():
@@ -334,13 +438,33 @@ def test_database_roles_and_search_schema_are_ordered_around_the_containers(prod
     )
 
 
-def test_grafana_api_url_defaults_to_the_public_url_and_can_be_overridden(prod):
+def test_grafana_api_goes_through_the_tunnel_in_prod_and_can_be_overridden(prod):
     provider = prod.named("investment-monitoring-grafana")
-    assert provider.inputs["url"] == "https://invest.example.com/grafana"
-    tunnelled = run_program("prod", overrides={"grafanaUrl": "http://127.0.0.1:13000"})
+    assert provider.inputs["url"] == "http://127.0.0.1:13000/grafana"
+    direct = run_program("prod", overrides={"grafanaUrl": "https://invest.example.com/grafana"})
     assert (
-        tunnelled.named("investment-monitoring-grafana").inputs["url"] == "http://127.0.0.1:13000"
+        direct.named("investment-monitoring-grafana").inputs["url"]
+        == "https://invest.example.com/grafana"
     )
+    (attachment,) = containers(prod)["grafana"].inputs["networksAdvanced"]
+    assert attachment["ipv4Address"] == "172.30.0.11"
+
+
+def test_dev_reaches_grafana_where_nginx_publishes_it(dev):
+    # Dev's nginx listens on 127.0.0.1:8088, so that is where the provider and users find Grafana.
+    assert dev.named("investment-monitoring-grafana").inputs["url"] == (
+        "http://localhost:8088/grafana"
+    )
+    envs = containers(dev)["grafana"].unmasked_inputs()["envs"]
+    assert "GF_SERVER_ROOT_URL=http://localhost:8088/grafana/" in envs
+    assert dev.outputs["url"] == "http://localhost:8088"
+    (binding,) = containers(dev)["nginx"].inputs["ports"]
+    assert (binding["ip"], binding["external"], binding["internal"]) == ("127.0.0.1", 8088, 80)
+
+
+def test_prod_grafana_root_url_is_the_public_https_url(prod):
+    envs = containers(prod)["grafana"].unmasked_inputs()["envs"]
+    assert "GF_SERVER_ROOT_URL=https://invest.example.com/grafana/" in envs
 
 
 def test_private_registry_credentials_come_from_a_secret():

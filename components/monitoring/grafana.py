@@ -64,6 +64,9 @@ class MonitoringArgs:
     """Grafana's admin password (a secret)."""
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     """Contact points and budget thresholds from the stack config."""
+    webhook_url: pulumi.Input[str] | None = None
+    """The secret `alertingWebhookUrl`: a webhook that receives every alert (None: no webhook).
+    It stays a secret in the contact point."""
     wait_for: Sequence[str] = ("grafana", "nginx")
     """Services whose containers must be healthy before Grafana's API is called (Grafana itself,
     and nginx when the URL goes through it)."""
@@ -212,10 +215,11 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, child: pulumi.ResourceOptions
     ) -> tuple[ContactPoint | None, NotificationPolicy | None]:
         settings = args.alerting
-        if not settings.has_receivers:
+        if not settings.has_email and args.webhook_url is None:
             # Nobody to notify: leave Grafana's default policy alone; alerts still show in Grafana.
             pulumi.log.warn(
-                "alerting: no emailAddresses or webhookUrl set; alerts will not be sent anywhere",
+                "alerting: no emailAddresses and no alertingWebhookUrl secret; alerts will not be "
+                "sent anywhere",
                 resource=self,
             )
             return None, None
@@ -227,8 +231,8 @@ class Monitoring(pulumi.ComponentResource):
             ]
             if settings.email_addresses
             else None,
-            webhooks=[ContactPointWebhookArgs(url=settings.webhook_url)]
-            if settings.webhook_url
+            webhooks=[ContactPointWebhookArgs(url=pulumi.Output.secret(args.webhook_url))]
+            if args.webhook_url is not None
             else None,
             opts=child,
         )

@@ -5,24 +5,25 @@ Kept free of `components.config` so the stack config can import it without a cyc
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import re
+from typing import Any
 
-from components.configmodel import ConfigModel
+from pydantic import Field, field_validator, model_validator
+
+from components.configmodel import ConfigModel, EmailAddress, check_hostname, check_http_url
 
 
 class AlertingSettings(ConfigModel):
     """Contact points and thresholds of Grafana's alerting, as a stack sets them."""
 
-    email_addresses: tuple[str, ...] = ()
+    email_addresses: tuple[EmailAddress, ...] = ()
     """Recipients of alert e-mails (they need `smtpHost` and `smtpFrom`)."""
-    smtp_host: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]+:\d+$")
+    smtp_host: str | None = None
     """SMTP relay Grafana sends e-mail through, `host:port`."""
-    smtp_user: str | None = None
+    smtp_user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9@._+-]{1,128}$")
     """SMTP user; its password is the secret `smtpPassword`."""
-    smtp_from: str | None = None
+    smtp_from: EmailAddress | None = None
     """Sender address of alert e-mails."""
-    webhook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
-    """A webhook (Slack-compatible, ntfy, a chat bridge) that receives every alert."""
     budget_warning_ratio: float = Field(default=0.8, gt=0, le=1)
     """Projected monthly cost as a share of the budget at which the warning fires."""
     budget_critical_ratio: float = Field(default=1.0, gt=0, le=2)
@@ -30,7 +31,38 @@ class AlertingSettings(ConfigModel):
     repeat_interval_h: int = Field(default=4, ge=1, le=168)
     """Hours before a still-firing alert is sent again."""
     runbook_base_url: str = "docs/MONITORING.md"
-    """Where the runbook lives; each alert links to `<this>#<alert anchor>`."""
+    """Where the runbook lives (a relative path or an http(s) URL); each alert links to
+    `<this>#<alert anchor>`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _webhook_is_a_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict) and {"webhookUrl", "webhook_url"} & set(data):
+            raise ValueError(
+                "webhookUrl: a webhook URL carries its token, so it is a secret: remove it here "
+                "and run `pulumi config set --secret alertingWebhookUrl`"
+            )
+        return data
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        host, colon, port = value.rpartition(":")
+        if not colon or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not host:port (e.g. smtp.example.com:587)")
+        check_hostname(host)
+        return value
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _runbook(cls, value: str) -> str:
+        if value.startswith(("http://", "https://")):
+            return check_http_url(value)
+        if not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value.split("/"):
+            raise ValueError(f"{value!r} is neither an http(s) URL nor a relative path")
+        return value
 
     @model_validator(mode="after")
     def _warning_below_critical(self) -> AlertingSettings:
@@ -48,6 +80,6 @@ class AlertingSettings(ConfigModel):
         return self
 
     @property
-    def has_receivers(self) -> bool:
-        """Whether the stack names anyone to notify (otherwise no contact point is created)."""
-        return bool(self.email_addresses or self.webhook_url)
+    def has_email(self) -> bool:
+        """Whether alerts go out by e-mail (the webhook is a secret, outside this model)."""
+        return bool(self.email_addresses)

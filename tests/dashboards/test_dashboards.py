@@ -148,6 +148,7 @@ def test_a_new_service_gets_a_scrape_job_and_a_panel_without_monitoring_changes(
         memory_mib=64,
         min_memory_mib=32,
         healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
+        stop_grace_s=10,
         metrics=(MetricsEndpoint(job="market-feed", port=9400),),
     )
     catalogue = (*CATALOGUE, feed)

@@ -1,9 +1,10 @@
 """A Pulumi program: the real platform plus a `Monitoring` component built from its services, run
 under the offline mocks by test_grafana.py.
 
-The test passes the alerting settings as the JSON config key `testAlerting`, which is removed
-before the stack config is validated. Only resources named `test-monitoring*` belong to the
-component under test (the platform may provision its own monitoring too).
+The test passes the alerting settings as the JSON config key `testAlerting` and a webhook URL as
+`testWebhookUrl`, which are removed before the stack config is validated. Only resources named
+`test-monitoring*` belong to the component under test (the platform may provision its own
+monitoring too).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from components.config import load_config
 from components.monitoring.grafana import Monitoring, MonitoringArgs
 from components.monitoring.settings import AlertingSettings
 from components.platform import Platform, PlatformArgs
-from components.program import raw_project_config
+from components.program import stack_input
 
-raw = raw_project_config()
+given = stack_input()
+raw = dict(given.raw)
 alerting = AlertingSettings.model_validate_json(raw.pop("testAlerting", "{}"))
-config = load_config(pulumi.get_stack(), raw)
-platform = Platform("investment", PlatformArgs(config=config))
+webhook = raw.pop("testWebhookUrl", None)
+config = load_config(pulumi.get_stack(), raw, given.secret_keys)
+platform = Platform("investment", PlatformArgs(config=config, secrets={}))
 Monitoring(
     "test-monitoring",
     MonitoringArgs(
@@ -28,5 +31,6 @@ Monitoring(
         grafana_url="https://invest.example.com/grafana",
         admin_password=platform.secrets.values["grafana_admin_password"],
         alerting=alerting,
+        webhook_url=pulumi.Output.secret(webhook) if webhook else None,
     ),
 )

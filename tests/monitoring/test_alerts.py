@@ -440,12 +440,28 @@ def test_settings_accept_camel_case_keys() -> None:
             "emailAddresses": ["ops@invest.example.com"],
             "smtpHost": "smtp.example.com:587",
             "smtpFrom": "alerts@invest.example.com",
-            "webhookUrl": "https://hooks.example/x",
         }
     )
     assert settings.email_addresses == ("ops@invest.example.com",)
-    assert settings.has_receivers
-    assert not AlertingSettings().has_receivers
+    assert settings.has_email
+    assert not AlertingSettings().has_email
+
+
+def test_a_webhook_url_in_plain_settings_is_refused_as_a_secret() -> None:
+    from components.config import ConfigError, load_config
+
+    raw = {
+        "hostPlan": "local",
+        "images": '{"backend": "ghcr.io/a/b:1.0.0", "frontend": "ghcr.io/a/f:1.0.0"}',
+        "alerting": '{"webhookUrl": "https://hooks.example/T0K3N"}',
+    }
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("dev", raw)
+    assert str(excinfo.value) == (
+        "Pulumi.dev.yaml: investment-platform:alerting: webhookUrl: a webhook URL carries its "
+        "token, so it is a secret: remove it here and run `pulumi config set --secret "
+        "alertingWebhookUrl`"
+    )
 
 
 @pytest.mark.parametrize(

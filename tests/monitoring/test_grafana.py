@@ -18,8 +18,9 @@ GRAFANA = "pulumi:providers:grafana"
 GRAFANA_PROVIDER = GRAFANA
 
 
-def _run(alerting: dict[str, object]) -> PlanResult:
-    result = run_program("prod", program=PROGRAM, overrides={"testAlerting": json.dumps(alerting)})
+def _run(alerting: dict[str, object], webhook: str | None = None) -> PlanResult:
+    overrides = {"testAlerting": json.dumps(alerting), "testWebhookUrl": webhook}
+    result = run_program("prod", program=PROGRAM, overrides=overrides)
     # Keep the platform's containers and the component under test (not any other Grafana objects).
     result.resources = [
         r
@@ -145,6 +146,17 @@ def test_contact_point_and_policy_come_from_the_settings(plan: PlanResult) -> No
     assert policy.inputs["policies"][0]["matchers"] == [
         {"label": "severity", "match": "=", "value": "critical"}
     ]
+
+
+def test_a_secret_webhook_stays_secret_in_the_contact_point() -> None:
+    result = _run({}, webhook="https://hooks.example/services/T0K3N")
+    (contact,) = result.of_type("grafana:alerting/contactPoint:ContactPoint")
+    assert contact.inputs["webhooks"] == MASK
+    assert "webhooks" in contact.secret_paths
+    assert contact.unmasked_inputs()["webhooks"] == [
+        {"url": "https://hooks.example/services/T0K3N"}
+    ]
+    assert "T0K3N" not in repr([r.inputs for r in result.resources])
 
 
 def test_without_receivers_no_routing_is_created(quiet_plan: PlanResult) -> None:

@@ -35,6 +35,7 @@ def _spec(name: str, *metrics: MetricsEndpoint) -> ServiceSpec:
         memory_mib=64,
         min_memory_mib=32,
         healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
+        stop_grace_s=10,
         metrics=metrics,
     )
 
