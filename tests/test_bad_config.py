@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,13 +41,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def stack_file(base: dict, **changes: object) -> dict:
+def stack_file(base: dict[str, Any], **changes: object) -> dict[str, Any]:
     """A stack file's `config` with keys namespaced; a value of None deletes the key."""
     merged = {**base, **changes}
     return {"config": {f"investment-platform:{k}": v for k, v in merged.items() if v is not None}}
 
 
-def plan(project: Path, stack: str, text: str, capsys: pytest.CaptureFixture[str]):
+def plan(
+    project: Path, stack: str, text: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     (project / f"Pulumi.{stack}.yaml").write_text(text)
     code = main(["plan", "--stack", stack, "--no-policy", "--cwd", str(project)])
     out, err = capsys.readouterr()
@@ -63,7 +66,7 @@ def assert_refused(code: int, out: str, err: str, file: str, key: str) -> None:
     assert "Traceback" not in err
 
 
-DEV_CASES: dict[str, tuple[dict, str]] = {
+DEV_CASES: dict[str, tuple[dict[str, Any], str]] = {
     # numbers
     # YAML's own .inf and .nan, unquoted in the stack file.
     "budget infinite": ({"budgetUsd": float("inf")}, "investment-platform:budgetUsd"),
@@ -319,7 +322,7 @@ def test_bad_dev_config_exits_2_with_one_line_naming_the_key(project, capsys, ca
     assert_refused(*plan(project, "dev", text, capsys), "Pulumi.dev.yaml", key)
 
 
-PROD_CASES: dict[str, tuple[dict, str]] = {
+PROD_CASES: dict[str, tuple[dict[str, Any], str]] = {
     # the rules follow the stack's name, never a value in its file
     "prod says environment dev": (
         {"environment": "dev", "publishPorts": True, "tls": {"mode": "none"}},
