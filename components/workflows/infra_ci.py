@@ -355,12 +355,14 @@ def drift_workflow(settings: InfraCiSettings) -> Workflow:
                     *_pulumi_steps(settings),
                     # The CLI directly: `--refresh` on a preview compares with the live platform
                     # without writing the refreshed state back (pulumi/actions#870).
+                    # `--run-program` runs the program before the refresh, so the SSH tunnel it
+                    # opens to PostgreSQL and Grafana is up when their providers read.
                     Step(
                         name="Preview with refresh, expecting no changes",
                         id="drift",
                         run=(
-                            'pulumi preview --stack "$STACK" --refresh --expect-no-changes '
-                            "--non-interactive --diff"
+                            'pulumi preview --stack "$STACK" --refresh --run-program '
+                            "--expect-no-changes --non-interactive --diff"
                         ),
                         env={"STACK": settings.deploy_stack},
                     ),

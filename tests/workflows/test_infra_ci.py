@@ -138,13 +138,54 @@ def test_drift_check_is_daily_and_fails_visibly(drift):
     assert job["concurrency"] == {"group": "pulumi-prod", "cancel-in-progress": False}
     check = _step(job, "Preview with refresh, expecting no changes")
     assert check["run"] == (
-        'pulumi preview --stack "$STACK" --refresh --expect-no-changes --non-interactive --diff'
+        'pulumi preview --stack "$STACK" --refresh --run-program --expect-no-changes '
+        "--non-interactive --diff"
     )
     assert "continue-on-error" not in check
     issue = _step(job, "Open, update or close the drift issue")
     assert issue["if"] == "always() && steps.drift.outcome != 'skipped'"
     assert issue["env"]["DRIFT_OUTCOME"] == "${{ steps.drift.outcome }}"
     assert "issues.create(" in issue["with"]["script"]
+
+
+def _pulumi_jobs(infra: Any, drift: Any) -> dict[str, Any]:
+    """Every job that runs the Pulumi program against prod (and so needs the database)."""
+    jobs = {f"infra.{k}": v for k, v in infra["jobs"].items()}
+    jobs.update({f"drift.{k}": v for k, v in drift["jobs"].items()})
+    return {
+        name: job
+        for name, job in jobs.items()
+        if any(
+            (
+                str(step.get("uses", "")).startswith("pulumi/actions")
+                and (step.get("with") or {}).get("command")
+            )
+            or "pulumi preview" in str(step.get("run", ""))
+            for step in job["steps"]
+        )
+    }
+
+
+def test_every_pulumi_job_reaches_the_database_with_no_manual_tunnel(infra, drift):
+    # The program opens its own SSH tunnel to PostgreSQL and Grafana through the Docker host's SSH
+    # login (components/tunnel.py): each job needs the key and the pinned host key, nothing else.
+    jobs = _pulumi_jobs(infra, drift)
+    assert set(jobs) == {"infra.preview", "infra.deploy", "drift.drift"}
+    for name, job in jobs.items():
+        ssh = _step(job, "Configure SSH for the Docker host")
+        assert "~/.ssh/known_hosts" in ssh["run"], name
+        assert ssh["env"]["KNOWN_HOSTS"] == "${{ secrets.DEPLOY_KNOWN_HOSTS }}", name
+        text = yaml.safe_dump(job)
+        assert "ssh -N" not in text, name
+        assert " -L " not in text, name
+        assert "StrictHostKeyChecking" not in text, name
+        # A refresh reads PostgreSQL before the program has run unless it runs the program first.
+        for step in job["steps"]:
+            run = str(step.get("run", ""))
+            with_ = step.get("with") or {}
+            if "--refresh" in run or with_.get("refresh"):
+                assert "--run-program" in run, (name, run)
+            assert with_.get("command") not in ("refresh", "destroy"), name
 
 
 @pytest.mark.parametrize("workflow", [infra_workflow, drift_workflow])
