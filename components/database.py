@@ -1,15 +1,16 @@
 """`Database`: what lives inside the PostgreSQL server, declared with pulumi-postgresql.
 
-The application's database and role, Airflow's own database and role, a `pg_monitor` role for
-postgres-exporter, the `pg_trgm` and `unaccent` extensions, and the stock search schema
-(`SearchSchema`, applied by components.search.migrator). Everything goes through one explicit
-`postgresql.Provider`, which depends on the healthy postgres container the caller names in `opts`,
-so nothing tries to connect before the server accepts connections.
+The roles, databases, extensions, grants and default privileges of `components.dbprivileges`
+(the one source of truth, pure data: read its docstring for who may do what), and the stock
+search schema (`SearchSchema`, applied by components.search.migrator as the owner role).
+Everything goes through one explicit `postgresql.Provider`, which depends on the healthy postgres
+container the caller names in `opts`, so nothing tries to connect before the server accepts
+connections.
 
-Least privilege: each login role owns its own database and nothing else (no superuser, no
-CREATEDB, no CREATEROLE, no replication), and CONNECT/TEMP are revoked from PUBLIC on both
-databases, so the Airflow role cannot open the application's database and vice versa. The
-monitoring role gets `pg_monitor` (read-only statistics) and no database of its own.
+In short: the application database and its schema belong to the superuser; an owner role runs
+migrations and owns the tables; the runtime role only reads and writes rows; a backup role reads
+everything (`pg_read_all_data`) and writes nothing; the monitoring role has `pg_monitor`; Airflow
+owns its own database; PUBLIC can connect nowhere.
 """
 
 from __future__ import annotations
@@ -32,10 +33,17 @@ with warnings.catch_warnings():
     )
     import pulumi_postgresql as postgresql
 
+from components.dbprivileges import (
+    DefaultPrivileges,
+    Grant,
+    Names,
+    PrivilegeModel,
+    grant_ordering_key,
+    privilege_model,
+)
 from components.search.provider import SearchSchema, SearchSchemaArgs
 
 TYPE_TOKEN = "investment:platform:Database"
-EXTENSIONS: tuple[str, ...] = ("pg_trgm", "unaccent")
 
 
 @dataclass
@@ -47,8 +55,9 @@ class DatabaseArgs:
     the SSH tunnel to postgres published on the VPS's loopback (docs/SEARCH.md)."""
     port: pulumi.Input[int]
     """Port at that address (the tunnel's local port in prod)."""
-    admin_username: pulumi.Input[str]
-    """The server's bootstrap superuser (POSTGRES_USER of the container)."""
+    admin_username: str
+    """The server's bootstrap superuser (POSTGRES_USER of the container); owns the application
+    database. A plain string: it is a name in the privilege model, not a secret."""
     admin_password: pulumi.Input[str]
     """Its password, a secret Output or secret config value."""
     sslmode: pulumi.Input[str] = "disable"
@@ -56,16 +65,24 @@ class DatabaseArgs:
     encrypts); use `require` when connecting over a network without one."""
     app_database: str = "investment_db"
     """The application's database (the name the old compose file used)."""
+    owner_role: str = "investment_owner"
+    """Login role for migrations (the application's and the search schema's); owns the tables."""
     app_role: str = "investment_app"
-    """The application's login role, owner of `app_database`."""
+    """The application's runtime login role (backend, Celery): rows only, no DDL."""
+    backup_role: str = "investment_backup"
+    """pg_dump's login role: a member of pg_read_all_data, CONNECT on the databases it dumps."""
     airflow_database: str = "airflow"
     """Airflow's metadata database on the same server."""
     airflow_role: str = "airflow"
     """Airflow's login role, owner of `airflow_database`."""
     monitoring_role: str = "postgres_exporter"
-    """postgres-exporter's login role, a member of pg_monitor."""
+    """postgres-exporter's login role, a member of pg_monitor, CONNECT on `postgres` only."""
+    owner_password: pulumi.Input[str] | None = None
+    """The owner role's password; None generates one with pulumi-random."""
     app_password: pulumi.Input[str] | None = None
-    """The application role's password; None generates one with pulumi-random."""
+    """The application role's password; None generates one."""
+    backup_password: pulumi.Input[str] | None = None
+    """The backup role's password; None generates one."""
     airflow_password: pulumi.Input[str] | None = None
     """Airflow's password; None generates one."""
     monitoring_password: pulumi.Input[str] | None = None
@@ -74,11 +91,24 @@ class DatabaseArgs:
     """Apply the search migrations during `pulumi up` (False: leave it to `db migrate`)."""
     search_schema_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Resources that must exist before the search migrations run: whatever creates the
-    application's `stocks` table (the backend container, whose own migrations run at start-up).
+    application's `stocks` table (the backend's migrations, as the owner role).
     Consumers of this component must depend on its outputs, not on the component itself, or a
     backend that needs `app_password` and must precede the search schema makes a cycle."""
     protect: bool = True
     """Protect both databases from `pulumi destroy` and accidental replacement."""
+
+    def names(self) -> Names:
+        """The privilege model's names for these arguments."""
+        return Names(
+            admin_role=self.admin_username,
+            app_database=self.app_database,
+            owner_role=self.owner_role,
+            app_role=self.app_role,
+            backup_role=self.backup_role,
+            airflow_database=self.airflow_database,
+            airflow_role=self.airflow_role,
+            monitoring_role=self.monitoring_role,
+        )
 
 
 def _password(
@@ -97,13 +127,21 @@ def _password(
 
 
 class Database(pulumi.ComponentResource):
-    """Databases, roles, extensions and the search schema on the platform's PostgreSQL server."""
+    """Roles, databases, extensions, privileges and the search schema on the platform's server."""
 
     app_database: pulumi.Output[str]
     """Name of the application's database."""
+    owner_role: pulumi.Output[str]
+    """The migrations' login role (owner of the application's tables)."""
+    owner_password: pulumi.Output[str]
+    """Its password (secret)."""
     app_role: pulumi.Output[str]
-    """The application's login role."""
+    """The application's runtime login role."""
     app_password: pulumi.Output[str]
+    """Its password (secret)."""
+    backup_role: pulumi.Output[str]
+    """pg_dump's read-only login role."""
+    backup_password: pulumi.Output[str]
     """Its password (secret)."""
     airflow_database: pulumi.Output[str]
     """Name of Airflow's database."""
@@ -122,6 +160,9 @@ class Database(pulumi.ComponentResource):
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
+        self._name, self._args = name, args
+        self.model: PrivilegeModel = privilege_model(args.names())
+        """The privilege model these resources implement."""
         # Children do not inherit the component's depends_on; the provider must wait for the
         # healthy container itself, and every resource below uses the provider.
         ready = opts.depends_on if opts is not None and opts.depends_on is not None else []
@@ -137,78 +178,89 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
 
-        app_password = _password(self, f"{name}-app-password", args.app_password)
-        airflow_password = _password(self, f"{name}-airflow-password", args.airflow_password)
-        monitoring_password = _password(
-            self, f"{name}-monitoring-password", args.monitoring_password
-        )
-
-        app_role = self._login_role(f"{name}-app-role", args.app_role, app_password)
-        app_db = self._owned_database(f"{name}-app-db", args.app_database, app_role, args.protect)
-        airflow_role = self._login_role(f"{name}-airflow-role", args.airflow_role, airflow_password)
-        airflow_db = self._owned_database(
-            f"{name}-airflow-db", args.airflow_database, airflow_role, args.protect
-        )
-        monitoring_role = self._login_role(
-            f"{name}-monitoring-role",
-            args.monitoring_role,
-            monitoring_password,
-            roles=["pg_monitor"],
-            connection_limit=5,
-        )
-        extensions = [
+        given = {
+            "owner": args.owner_password,
+            "app": args.app_password,
+            "backup": args.backup_password,
+            "airflow": args.airflow_password,
+            "monitoring": args.monitoring_password,
+        }
+        self._passwords = {
+            key: _password(self, f"{name}-{key}-password", value) for key, value in given.items()
+        }
+        self._roles = {
+            role.name: postgresql.Role(
+                f"{name}-{role.key}-role",
+                name=role.name,
+                login=True,
+                password=self._passwords[role.key],
+                superuser=False,
+                create_database=False,
+                create_role=False,
+                replication=False,
+                bypass_row_level_security=False,
+                inherit=True,
+                roles=list(role.member_of),
+                connection_limit=role.connection_limit,
+                opts=self._opts(),
+            )
+            for role in self.model.roles
+        }
+        self._databases = {
+            db.name: postgresql.Database(
+                f"{name}-{db.key}-db",
+                name=db.name,
+                owner=self._role_name(db.owner),
+                encoding="UTF8",
+                template="template0",
+                opts=self._opts(protect=args.protect),
+            )
+            for db in self.model.databases
+        }
+        app_db = self._databases[args.app_database]
+        self._extensions = [
             postgresql.Extension(
                 f"{name}-{extension.replace('_', '-')}",
                 name=extension,
                 database=app_db.name,
                 schema="public",
-                opts=self._opts(depends_on=[app_db]),
+                opts=self._opts(),
             )
-            for extension in EXTENSIONS
+            for extension in self.model.extensions
         ]
+        self._privileges = self._create_privileges()
 
         self.objects: list[pulumi.Resource] = [
-            app_role,
-            app_db,
-            airflow_role,
-            airflow_db,
-            monitoring_role,
-            *extensions,
+            *self._roles.values(),
+            *self._databases.values(),
+            *self._extensions,
+            *self._privileges,
         ]
-        """The roles, databases and extensions, for containers that must start after them (not the
-        component itself: its search schema waits for the backend)."""
-        self._name, self._args = name, args
-        self._app_db, self._app_role, self._extensions = app_db, app_role, extensions
-        self._app_password_input = app_password
+        """Roles, databases, extensions and privileges, for containers that must start after them
+        (not the component itself: its search schema waits for the backend)."""
         version: pulumi.Output[int] = pulumi.Output.from_input(0)
         if args.search_schema:
             version = self.add_search_schema(args.search_schema_after).version
 
+        role = self._roles
         self.app_database = app_db.name
-        self.app_role = app_role.name
-        self.app_password = pulumi.Output.secret(app_password)
-        self.airflow_database = airflow_db.name
-        self.airflow_role = airflow_role.name
-        self.airflow_password = pulumi.Output.secret(airflow_password)
-        self.monitoring_role = monitoring_role.name
-        self.monitoring_password = pulumi.Output.secret(monitoring_password)
+        self.owner_role = role[args.owner_role].name
+        self.owner_password = pulumi.Output.secret(self._passwords["owner"])
+        self.app_role = role[args.app_role].name
+        self.app_password = pulumi.Output.secret(self._passwords["app"])
+        self.backup_role = role[args.backup_role].name
+        self.backup_password = pulumi.Output.secret(self._passwords["backup"])
+        self.airflow_database = self._databases[args.airflow_database].name
+        self.airflow_role = role[args.airflow_role].name
+        self.airflow_password = pulumi.Output.secret(self._passwords["airflow"])
+        self.monitoring_role = role[args.monitoring_role].name
+        self.monitoring_password = pulumi.Output.secret(self._passwords["monitoring"])
         self.search_schema_version = version
-        self.register_outputs(
-            {
-                "app_database": self.app_database,
-                "app_role": self.app_role,
-                "app_password": self.app_password,
-                "airflow_database": self.airflow_database,
-                "airflow_role": self.airflow_role,
-                "airflow_password": self.airflow_password,
-                "monitoring_role": self.monitoring_role,
-                "monitoring_password": self.monitoring_password,
-                "search_schema_version": self.search_schema_version,
-            }
-        )
+        self.register_outputs({key: getattr(self, key) for key in OUTPUTS})
 
     def add_search_schema(self, after: Sequence[pulumi.Resource]) -> SearchSchema:
-        """Apply the search migrations once `after` (whatever creates `stocks`) exists.
+        """Apply the search migrations, as the owner role, once `after` (whatever creates
+        `stocks`) exists and the privileges are in place.
 
         Callable after construction, so the platform can order it after the backend, whose
         connection string needs this component's roles first.
@@ -219,62 +271,79 @@ class Database(pulumi.ComponentResource):
             SearchSchemaArgs(
                 host=args.host,
                 port=args.port,
-                database=self._app_db.name,
-                username=self._app_role.name,
-                password=self._app_password_input,
+                database=self._databases[args.app_database].name,
+                username=self._roles[args.owner_role].name,
+                password=self._passwords["owner"],
                 sslmode=args.sslmode,
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*self._extensions, self._app_db, *after]
+                parent=self, depends_on=[*self._extensions, *self._privileges, *after]
             ),
         )
 
-    def _login_role(
-        self,
-        resource_name: str,
-        role: str,
-        password: pulumi.Output[str],
-        roles: Sequence[str] = (),
-        connection_limit: int = -1,
-    ) -> postgresql.Role:
-        return postgresql.Role(
-            resource_name,
-            name=role,
-            login=True,
-            password=password,
-            superuser=False,
-            create_database=False,
-            create_role=False,
-            replication=False,
-            bypass_row_level_security=False,
-            inherit=True,
-            roles=list(roles),
-            connection_limit=connection_limit,
-            opts=self._opts(),
-        )
-
-    def _owned_database(
-        self, resource_name: str, database: str, owner: postgresql.Role, protect: bool
-    ) -> postgresql.Database:
-        created = postgresql.Database(
-            resource_name,
-            name=database,
-            owner=owner.name,
-            encoding="UTF8",
-            template="template0",
-            opts=self._opts(protect=protect, depends_on=[owner]),
-        )
-        # No privileges for PUBLIC: only the owner (and superusers) may connect.
-        postgresql.Grant(
-            f"{resource_name}-revoke-public",
-            database=created.name,
-            role="public",
-            object_type="database",
-            privileges=[],
-            opts=self._opts(),
-        )
+    def _create_privileges(self) -> list[pulumi.CustomResource]:
+        """Grants, then default privileges, each after the previous one on the same catalogue
+        row (see `grant_ordering_key`)."""
+        created: list[pulumi.CustomResource] = []
+        previous: dict[tuple[str, str, str], pulumi.Resource] = {}
+        entries: list[Grant | DefaultPrivileges] = [
+            *self.model.grants,
+            *self.model.default_privileges,
+        ]
+        for entry in entries:
+            key = grant_ordering_key(entry)
+            after = [previous[key]] if key in previous else []
+            resource: pulumi.CustomResource
+            if isinstance(entry, Grant):
+                resource = postgresql.Grant(
+                    f"{self._name}-{entry.key}",
+                    database=self._database_name(entry.database),
+                    role=self._role_name(entry.role),
+                    object_type=entry.object_type,
+                    privileges=list(entry.privileges),
+                    schema=entry.schema,
+                    opts=self._opts(depends_on=after),
+                )
+            else:
+                resource = postgresql.DefaultPrivileges(
+                    f"{self._name}-{entry.key}",
+                    database=self._database_name(entry.database),
+                    owner=self._role_name(entry.owner),
+                    role=self._role_name(entry.role),
+                    object_type=entry.object_type,
+                    privileges=list(entry.privileges),
+                    schema=entry.schema,
+                    opts=self._opts(depends_on=after),
+                )
+            previous[key] = resource
+            created.append(resource)
         return created
+
+    def _role_name(self, role: str) -> pulumi.Input[str]:
+        """A role this component creates as its Output (so users wait for it), others by name."""
+        return self._roles[role].name if role in self._roles else role
+
+    def _database_name(self, database: str) -> pulumi.Input[str]:
+        return self._databases[database].name if database in self._databases else database
 
     def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a resource inside the server: a child of this component, via its provider."""
         return pulumi.ResourceOptions(parent=self, provider=self._provider, **kwargs)
+
+
+OUTPUTS: tuple[str, ...] = (
+    "app_database",
+    "owner_role",
+    "owner_password",
+    "app_role",
+    "app_password",
+    "backup_role",
+    "backup_password",
+    "airflow_database",
+    "airflow_role",
+    "airflow_password",
+    "monitoring_role",
+    "monitoring_password",
+    "search_schema_version",
+)
+"""The component's outputs, as registered."""

@@ -17,6 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.dbprivileges import Names, PrivilegeModel, privilege_model
+from tests.support import pgprovider
+
 SUPERUSER = "postgres"
 PASSWORD = "test-only-password"
 
@@ -139,3 +142,97 @@ def start_server(base: Path | None = None, *, durable: bool = False) -> Postgres
         capture_output=True,
     )
     return server
+
+
+PLATFORM_PASSWORDS: dict[str, str] = {
+    "owner": "owner-test-pw",
+    "app": "app-test-pw",
+    "backup": "backup-test-pw",
+    "airflow": "airflow-test-pw",
+    "monitoring": "monitoring-test-pw",
+}
+"""Each login role's password on a platform cluster, by the privilege model's role key."""
+
+
+@dataclass
+class PlatformCluster:
+    """A cluster set up as the Database component sets up the platform's server: the SQL the
+    provider runs for `components.dbprivileges.privilege_model`, applied as the superuser."""
+
+    server: PostgresServer
+    model: PrivilegeModel
+
+    def dsn(self, dbname: str, role: str | None = None) -> str:
+        """A DSN for `dbname` as the superuser, or as the login role with key `role`."""
+        if role is None:
+            return self.server.dsn(dbname)
+        return (
+            f"host=127.0.0.1 port={self.server.port} user={self.model.role(role).name} "
+            f"password={PLATFORM_PASSWORDS[role]} dbname={dbname}"
+        )
+
+    def env(self, dbname: str, role: str | None = None) -> dict[str, str]:
+        """The PG* variables for `dbname` as the superuser or as the role with key `role`."""
+        env = self.server.env(dbname)
+        if role is not None:
+            env["PGUSER"] = self.model.role(role).name
+            env["PGPASSWORD"] = PLATFORM_PASSWORDS[role]
+        return env
+
+    def provision(self, *, roles: bool = True) -> None:
+        """Apply the model; `roles=False` re-creates only what lives in the databases."""
+        statements = pgprovider.model_statements(self.model, PLATFORM_PASSWORDS)
+        if not roles:
+            statements = [s for s in statements if not s.sql[0].startswith("CREATE ROLE")]
+        pgprovider.run(self.server.dsn, statements)
+
+    def reset(self) -> None:
+        """Drop the model's databases (and any left by restores) and provision them again."""
+        import psycopg
+
+        keep = {"postgres", "template0", "template1"}
+        with psycopg.connect(self.server.dsn(), autocommit=True) as conn:
+            names = [r[0] for r in conn.execute("SELECT datname FROM pg_database")]
+            for name in names:
+                if name not in keep:
+                    conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        self.provision(roles=False)
+
+
+def start_platform_cluster(names: Names | None = None) -> PlatformCluster:
+    """A new cluster provisioned with the privilege model (callers stop `.server`)."""
+    cluster = PlatformCluster(start_server(), privilege_model(names or Names()))
+    try:
+        cluster.provision()
+    except BaseException:
+        cluster.server.stop()
+        raise
+    return cluster
+
+
+def seed_platform(cluster: PlatformCluster) -> None:
+    """What a fresh platform holds once its services ran: the application's tables created by its
+    own migrations as the owner role (stocks with real rows, a table with a serial key), the
+    search migrations applied as the owner role, and an Airflow table created by Airflow's role."""
+    import psycopg
+
+    from components.search import migrator
+    from tests.search.dataset import create_stocks_table, insert_real_stocks
+
+    app_db = cluster.model.app_database
+    with psycopg.connect(cluster.dsn(app_db, "owner"), autocommit=True) as owner:
+        create_stocks_table(owner)
+        insert_real_stocks(owner)
+        owner.execute(
+            "CREATE TABLE public.watchlists (id serial PRIMARY KEY, owner text NOT NULL,"
+            " tickers text[] NOT NULL DEFAULT '{}')"
+        )
+        owner.execute(
+            "INSERT INTO public.watchlists (owner, tickers) "
+            "VALUES ('ada', '{AAPL,MSFT}'), ('bob', '{NESN}')"
+        )
+    migrator.apply(cluster.dsn(app_db, "owner"))
+    airflow_db = next(d.name for d in cluster.model.databases if d.key == "airflow")
+    with psycopg.connect(cluster.dsn(airflow_db, "airflow"), autocommit=True) as airflow:
+        airflow.execute("CREATE TABLE public.dag_run (id serial PRIMARY KEY, dag_id text NOT NULL)")
+        airflow.execute("INSERT INTO public.dag_run (dag_id) VALUES ('prices'), ('fundamentals')")
