@@ -4,7 +4,8 @@ The same functions as the `SearchSchema` dynamic resource (components.search.mig
 comes from `--dsn` or, for any part it leaves out, from the standard PG* variables (PGHOST, PGPORT,
 PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE), so a password need not appear on the command line.
 Exit codes: 0 done, 1 the database refused (missing table or extension, changed migration, failed
-statement, unreachable server), 2 bad input; errors are one line on stderr.
+statement, unreachable server, wrong password, missing privilege: any database error), 2 bad
+input; errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def _check_dsn(dsn: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import psycopg
+
     from components.search import migrator
 
     problem = _check_dsn(args.dsn)
@@ -107,4 +110,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(2, str(exc))
     except migrator.MigrationError as exc:
         return _fail(1, str(exc))
+    except psycopg.Error as exc:
+        # The migrator turns database errors into MigrationError; this is the last line of
+        # defence, so that no path can end in a traceback.
+        return _fail(1, f"PostgreSQL refused: {migrator.first_line(exc)}")
     return 0

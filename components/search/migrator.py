@@ -194,17 +194,33 @@ def _has_code(statement: str) -> bool:
     return bool(without_comments.strip())
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libpq's own text), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @contextmanager
 def connect(dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """An autocommit connection (transactions are explicit) that reads PG* variables for any part
-    the DSN leaves out."""
+    the DSN leaves out. Every database error inside the block becomes one MigrationError line."""
     try:
         conn = psycopg.connect(dsn, autocommit=True, application_name="search-migrator")
-    except psycopg.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MigrationError(f"cannot connect to PostgreSQL: {first_line}") from exc
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to PostgreSQL: {first_line(exc)}") from exc
+    who = f"as role {conn.info.user!r} in database {conn.info.dbname!r}"
     try:
         yield conn
+    except psycopg.Error as exc:
+        # Anything refused outside a migration's own statements (which `_run` reports with the
+        # migration's name): a missing privilege, a lost connection, a cancelled statement.
+        hint = ""
+        if exc.sqlstate == "42501":  # insufficient_privilege
+            hint = (
+                " (the search migrations run as the owner role: CREATE on schema public, "
+                "owner of stocks)"
+            )
+        raise MigrationError(f"PostgreSQL refused {who}: {first_line(exc)}{hint}") from exc
     finally:
         conn.close()
 
@@ -352,8 +368,7 @@ def _run(
         with conn.transaction():
             _record(conn, migration, direction, history)
     except psycopg.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MigrationError(f"migration {label} failed: {message}") from exc
+        raise MigrationError(f"migration {label} failed: {first_line(exc)}") from exc
 
 
 def _record(

@@ -11,7 +11,7 @@ import pytest
 
 from components.search import migrator
 from tests.search.dataset import create_stocks_table, insert_real_stocks, synthetic_stocks_sql
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PlatformCluster, PostgresServer, start_platform_cluster
 
 _counter = itertools.count()
 
@@ -80,3 +80,20 @@ def large_dsn(postgres_server: PostgresServer) -> Iterator[str]:
         yield dsn
     finally:
         _drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="module")
+def platform_cluster() -> Iterator[PlatformCluster]:
+    """A cluster of its own, provisioned with the Database component's privilege model."""
+    cluster = start_platform_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.server.stop()
+
+
+@pytest.fixture
+def platform(platform_cluster: PlatformCluster) -> PlatformCluster:
+    """That cluster with its databases freshly provisioned (empty) for this test."""
+    platform_cluster.reset()
+    return platform_cluster

@@ -53,11 +53,15 @@ def test_load_migrations_pairs_every_up_with_a_down():
         (2, "backfill_search_vector"),
         (3, "search_indexes"),
         (4, "search_functions"),
+        (5, "pin_search_path"),
+        (6, "search_query_limit"),
     ]
     assert [(m.up_transactional, m.down_transactional) for m in migrations] == [
         (True, True),
         (False, True),
         (False, False),
+        (True, True),
+        (True, True),
         (True, True),
     ]
     assert all(re.fullmatch(r"[0-9a-f]{64}", m.checksum) for m in migrations)
@@ -85,21 +89,21 @@ def test_split_statements_of_a_comment_only_file_is_empty():
 def test_migrate_applies_everything_then_twice_is_a_no_op(make_database):
     dsn = make_database()
     first = migrator.apply(dsn)
-    assert first == migrator.ApplyResult(applied=(1, 2, 3, 4), rolled_back=(), version=4)
+    assert first == migrator.ApplyResult(applied=(1, 2, 3, 4, 5, 6), rolled_back=(), version=6)
     assert _indexes(dsn) == SEARCH_INDEXES
     second = migrator.apply(dsn)
-    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=4)
+    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=6)
 
 
 def test_rollback_one_then_all_then_migrate_again(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn) == (4,)
-    assert migrator.rollback(dsn, to_version=0) == (3, 2, 1)
+    assert migrator.rollback(dsn) == (6,)
+    assert migrator.rollback(dsn, to_version=0) == (5, 4, 3, 2, 1)
     assert _indexes(dsn) == []
     assert not _has_column(dsn)
     assert migrator.rollback(dsn, to_version=0) == ()
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT ticker FROM search_stocks('apple')").fetchall()
     assert rows == [("AAPL",), ("APLE",)]
@@ -108,10 +112,10 @@ def test_rollback_one_then_all_then_migrate_again(make_database):
 def test_rollback_to_an_intermediate_version(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn, to_version=2) == (4, 3)
+    assert migrator.rollback(dsn, to_version=2) == (6, 5, 4, 3)
     assert _indexes(dsn) == []
     assert _has_column(dsn)
-    assert migrator.apply(dsn).applied == (3, 4)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6)
 
 
 def test_rollback_to_an_unknown_version_is_refused(make_database):
@@ -119,7 +123,9 @@ def test_rollback_to_an_unknown_version_is_refused(make_database):
     migrator.apply(dsn)
     with pytest.raises(UnknownVersionError) as excinfo:
         migrator.rollback(dsn, to_version=7)
-    assert str(excinfo.value) == "unknown migration version 7: known versions are 0, 1, 2, 3, 4"
+    assert (
+        str(excinfo.value) == "unknown migration version 7: known versions are 0, 1, 2, 3, 4, 5, 6"
+    )
 
 
 def test_status_lists_pending_then_applied(make_database):
@@ -130,6 +136,8 @@ def test_status_lists_pending_then_applied(make_database):
         (2, "pending", None),
         (3, "pending", None),
         (4, "pending", None),
+        (5, "pending", None),
+        (6, "pending", None),
     ]
     assert bad == []
     migrator.apply(dsn)
@@ -141,7 +149,9 @@ def test_status_lists_pending_then_applied(make_database):
         rf"0001     applied  {stamp}  search_vector\n"
         rf"0002     applied  {stamp}  backfill_search_vector\n"
         rf"0003     applied  {stamp}  search_indexes\n"
-        rf"0004     applied  {stamp}  search_functions",
+        rf"0004     applied  {stamp}  search_functions\n"
+        rf"0005     applied  {stamp}  pin_search_path\n"
+        rf"0006     applied  {stamp}  search_query_limit",
         text,
     ), text
 
@@ -193,6 +203,8 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
         (2, "applied"),
         (3, "applied"),
         (4, "changed"),
+        (5, "applied"),
+        (6, "applied"),
     ]
     with pytest.raises(MigrationError) as excinfo:
         migrator.apply(dsn, migrations=changed)
@@ -201,7 +213,7 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
         "before it (`db rollback --to 3`) and migrate again"
     )
     result = migrator.apply(dsn, migrations=changed, redo_changed=True)
-    assert result == migrator.ApplyResult(applied=(4,), rolled_back=(4,), version=4)
+    assert result == migrator.ApplyResult(applied=(4, 5, 6), rolled_back=(6, 5, 4), version=6)
     rows, _ = migrator.status(dsn, migrations=changed)
     assert {r.state for r in rows} == {"applied"}
 
@@ -221,7 +233,7 @@ def test_invalid_index_is_reported_and_rebuilt(make_database):
     assert migrator.format_status(rows, bad).splitlines()[-1] == (
         "INVALID index stocks_name_trgm_idx: run `db migrate` to rebuild it"
     )
-    assert migrator.apply(dsn).applied == (3, 4)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6)
     assert migrator.status(dsn)[1] == []
     with psycopg.connect(dsn) as conn:
         valid = conn.execute(
@@ -294,39 +306,33 @@ def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(
     )
     assert not _has_column(dsn)
     assert {r.state for r in migrator.status(dsn)[0]} == {"pending"}
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6)
 
 
-def test_migrations_run_as_the_application_role_without_superuser(postgres_server):
-    # What the Database component sets up: a plain login role owning its database, extensions
-    # created by the superuser, CONNECT revoked from PUBLIC; the app's own migrations then create
-    # `stocks` as that role. The search migrations must need nothing more.
-    suffix = next(_unique)
-    role, database = f"search_app_{suffix}", f"search_owned_{suffix}"
-    with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
-        admin.execute(
-            f"CREATE ROLE {role} LOGIN PASSWORD 'app-pw' NOSUPERUSER NOCREATEDB NOCREATEROLE"
-        )
-        admin.execute(f"CREATE DATABASE {database} OWNER {role} TEMPLATE template0")
-        admin.execute(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC")
-    try:
-        with psycopg.connect(postgres_server.dsn(database), autocommit=True) as admin:
-            admin.execute("CREATE EXTENSION pg_trgm SCHEMA public")
-            admin.execute("CREATE EXTENSION unaccent SCHEMA public")
-        app_dsn = (
-            f"host=127.0.0.1 port={postgres_server.port} user={role} password=app-pw "
-            f"dbname={database}"
-        )
-        with psycopg.connect(app_dsn, autocommit=True) as app:
-            create_stocks_table(app)
-            insert_real_stocks(app)
-        assert migrator.apply(app_dsn).applied == (1, 2, 3, 4)
-        with psycopg.connect(app_dsn) as app:
-            assert app.execute(
-                "SELECT ticker FROM fuzzy_search_stocks('nestle', 1)"
-            ).fetchall() == [("NESN",)]
-        assert migrator.rollback(app_dsn, to_version=0) == (4, 3, 2, 1)
-    finally:
-        with psycopg.connect(postgres_server.dsn(), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-            admin.execute(f"DROP ROLE IF EXISTS {role}")
+def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platform):
+    # The privilege model of the Database component (components/dbprivileges.py): the owner role
+    # creates `stocks` (the application's own migrations) and runs the search migrations; the
+    # runtime role may only call the functions.
+    owner_dsn = platform.dsn("investment_db", "owner")
+    with psycopg.connect(owner_dsn, autocommit=True) as owner:
+        create_stocks_table(owner)
+        insert_real_stocks(owner)
+    assert migrator.apply(owner_dsn).applied == (1, 2, 3, 4, 5, 6)
+    with psycopg.connect(platform.dsn("investment_db", "app")) as app:
+        assert app.execute("SELECT ticker FROM fuzzy_search_stocks('nestle', 1)").fetchall() == [
+            ("NESN",)
+        ]
+    assert migrator.rollback(owner_dsn, to_version=0) == (6, 5, 4, 3, 2, 1)
+
+
+def test_migrations_as_the_runtime_role_are_refused_in_one_line(platform):
+    owner_dsn = platform.dsn("investment_db", "owner")
+    with psycopg.connect(owner_dsn, autocommit=True) as owner:
+        create_stocks_table(owner)
+    with pytest.raises(MigrationError) as excinfo:
+        migrator.apply(platform.dsn("investment_db", "app"))
+    assert str(excinfo.value) == (
+        "PostgreSQL refused as role 'investment_app' in database 'investment_db': permission "
+        "denied for schema public (the search migrations run as the owner role: CREATE on "
+        "schema public, owner of stocks)"
+    )
