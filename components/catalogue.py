@@ -390,7 +390,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "Airflow writes pid files, compiled DAG caches and its airflow.cfg under $AIRFLOW_HOME"
         ),
         tuning="airflow",
-        # The scheduler stops its executor and DAG processor first; measured over 30 s here.
+        # dumb-init passes SIGTERM to the process group; the scheduler stopped in 3.1-3.4 s in
+        # tests/consumers/test_airflow.py's setting; a minute leaves room for running tasks.
         stop_grace_s=60,
     ),
     ServiceSpec(
