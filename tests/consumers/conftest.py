@@ -4,6 +4,7 @@ container, taken from the catalogue and never re-typed."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -50,6 +51,14 @@ def healthcheck_argv(service: ServiceSpec) -> list[str]:
     if args[0] == "wget":
         return [require_binary("wget"), *args[1:]]
     return args
+
+
+def sample(text: str, metric: str) -> float:
+    """The value of `metric`'s only series in Prometheus' text exposition format (whatever its
+    labels: postgres-exporter 0.11 labels every series with `server`)."""
+    values = re.findall(rf"^{re.escape(metric)}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE)
+    assert len(values) == 1, f"{metric}: {len(values)} series"
+    return float(values[0])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

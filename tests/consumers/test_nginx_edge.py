@@ -49,7 +49,7 @@ from components.nginx import (
     public_path,
     render_nginx_conf,
 )
-from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, spec
+from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
 from tests.support.netns import Namespace, namespace, wait_until
 from tests.support.tools import ROOT, require_binary
 
@@ -615,8 +615,8 @@ def test_the_exporter_reads_stub_status_with_the_containers_arguments(edge: Edge
     )
     edge.ns.wait_for_port("127.0.0.1", exporter.port or 0, process)
     response = edge.curl(f"http://{PROMETHEUS_CLIENT}:{exporter.port}/metrics", source=None)
-    assert re.search(r"^nginx_up 1$", response.body, re.MULTILINE), response.body
-    assert re.search(r"^nginx_connections_accepted [1-9]", response.body, re.MULTILINE)
+    assert sample(response.body, "nginx_up") == 1
+    assert sample(response.body, "nginx_connections_accepted") >= 1
 
 
 # The dev edge (plain HTTP).
