@@ -67,11 +67,11 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisRun]:
     # The image's WORKDIR is the data volume, owned by the user the container runs as.
     data = tmp / "data"
     data.mkdir()
-    assert service.user is not None
-    shutil.chown(data, service.user, service.user)
     resolv_conf = tmp / "resolv.conf"
     resolv_conf.write_text("nameserver 127.0.0.11\noptions ndots:0\n")
     with namespace(tmp) as ns:
+        assert service.user is not None
+        shutil.chown(data, service.user, service.user)
         dns = ns.start(
             "dns",
             sys.executable,
