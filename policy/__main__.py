@@ -4,7 +4,7 @@ The CLI starts it as `python -m pulumi.policy <engine> .` from this directory, w
 directory on sys.path; the offline runner (components/policy_runner.py) starts it the same way.
 Constructing the `PolicyPack` starts the analyzer's gRPC server, prints its port and serves until
 the engine stops it. `policies` is imported by name because, seen from the repository (mypy,
-tests), this directory is the `policy` package and the module is `policy.policies`.
+tests), this directory is the `policy` package and the package is `policy.policies`.
 """
 
 import importlib

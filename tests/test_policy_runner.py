@@ -8,13 +8,14 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
 
 from components.catalogue import CATALOGUE
 from components.monitoring.prometheus import render_prometheus_config
-from components.offline import PlanResult, run_program
+from components.offline import PlanResult, RecordedResource, run_program
 from components.policy_runner import (
     PACK_DIR,
     PolicyRunError,
@@ -60,23 +61,40 @@ def test_real_prod_labels_every_metrics_endpoint(prod):
             assert labels.get(METRICS_LABEL + endpoint.job) == f"{endpoint.port}:{endpoint.path}"
 
 
-def test_real_prod_uploads_the_prometheus_config(prod):
-    uploads = prod.named("investment-prometheus-container").inputs.get("uploads") or []
+PROMETHEUS_CONFIG_PATHS = ("/etc/prometheus/prometheus.yml", "/staging/prometheus.yml")
+"""Where metrics-scrape-coverage looks for prometheus.yml by default (in any container)."""
 
-    assert "/etc/prometheus/prometheus.yml" in [u["file"] for u in uploads]
+
+def prometheus_config_uploads(result: PlanResult) -> list[tuple[str, str]]:
+    """(container, path) of every upload of prometheus.yml at one of the policy's paths."""
+    return [
+        (r.name, u["file"])
+        for r in result.of_type("docker:index/container:Container")
+        for u in r.inputs.get("uploads") or []
+        if u["file"] in PROMETHEUS_CONFIG_PATHS
+    ]
+
+
+def test_real_prod_uploads_the_prometheus_config_where_the_policy_looks(prod):
+    assert len(prometheus_config_uploads(prod)) == 1
 
 
 def with_prometheus_config(result: PlanResult, prometheus_yml: str) -> PlanResult:
-    """`result` with a different prometheus.yml uploaded into the prometheus container."""
-    prometheus = result.named("investment-prometheus-container")
-    inputs = inputs_of(prometheus)
+    """`result` with a different prometheus.yml in the container that uploads it."""
+    ((name, path),) = prometheus_config_uploads(result)
+    uploader = result.named(name)
+    inputs = inputs_of(uploader)
     inputs["uploads"] = [
-        {**u, "content": prometheus_yml} if u["file"] == "/etc/prometheus/prometheus.yml" else u
-        for u in inputs["uploads"]
+        {**u, "content": prometheus_yml} if u["file"] == path else u for u in inputs["uploads"]
     ]
+    return replaced(result, uploader, inputs)
+
+
+def replaced(result: PlanResult, recorded: RecordedResource, inputs: dict[str, Any]) -> PlanResult:
+    """`result` with one resource's inputs replaced."""
     return dataclasses.replace(
         result,
-        resources=[with_inputs(r, inputs) if r is prometheus else r for r in result.resources],
+        resources=[with_inputs(r, inputs) if r is recorded else r for r in result.resources],
     )
 
 
@@ -158,10 +176,10 @@ def test_broken_stack_gives_one_violation_per_problem():
         "no cpus and no memory limit; an unlimited container can starve or OOM the whole host. "
         "Set cpus and memory_mib in its ServiceSpec (components/catalogue.py) or the stack's "
         "services override.",
-        "mandatory: no-elasticsearch: investment-elasticsearch-image: Elasticsearch is still "
-        "referenced: image 'docker.elastic.co/elasticsearch/elasticsearch:8.11.0'. It was "
-        "replaced by PostgreSQL full-text search; remove the service, its exporter, its variables "
-        "and scrape jobs.",
+        "mandatory: no-elasticsearch: investment-elasticsearch-image: Elasticsearch (or a fork "
+        "such as OpenSearch) is still referenced: image "
+        "'docker.elastic.co/elasticsearch/elasticsearch:8.11.0'. It was replaced by PostgreSQL "
+        "full-text search; remove the service, its exporter, its variables and scrape jobs.",
         "mandatory: monthly-cost-within-budget: stack: billed $52.53/month exceeds the $50.00 "
         "budget by $2.53; choose a smaller hostPlan, lower service limits or drop a fixed cost "
         "(see `python -m components cost`).",
@@ -178,14 +196,17 @@ def test_the_pack_is_self_contained(tmp_path, prod):
 
 def test_the_pack_imports_only_what_its_requirements_pin():
     pinned = {"pulumi": "pulumi", "pulumi_policy": "pulumi-policy", "yaml": "PyYAML"}
+    own = {path.stem for path in PACK_DIR.iterdir() if path.is_dir() or path.suffix == ".py"}
     imported = set()
-    for source in PACK_DIR.glob("*.py"):
+    for source in PACK_DIR.rglob("*.py"):
+        if ".venv" in source.parts:
+            continue
         for node in ast.walk(ast.parse(source.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"__future__"}
+    third_party = imported - set(sys.stdlib_module_names) - {"__future__"} - own
     requirements = (PACK_DIR / "requirements.txt").read_text()
 
     assert third_party == {"pulumi_policy", "yaml"}
@@ -193,18 +214,23 @@ def test_the_pack_imports_only_what_its_requirements_pin():
         assert f"{pinned[module]}==" in requirements
 
 
+def test_no_pack_module_shadows_the_standard_library():
+    # The pack's directory is first on sys.path when the CLI runs it.
+    assert {path.stem for path in PACK_DIR.iterdir()} & set(sys.stdlib_module_names) == set()
+
+
 def test_policy_config_overrides_the_coded_defaults(prod):
     violations = run_policy_pack(
         prod,
         config={
             "monthly-cost-within-budget": {"budgetUsd": 8},
-            "privileged-allow-list": {"enforcementLevel": "advisory", "allowedServices": []},
+            "privileged-allow-list": {"enforcementLevel": "advisory", "allowed": []},
         },
     )
 
     assert [(v.policy, v.enforcement_level, v.resource) for v in violations] == [
-        ("privileged-allow-list", "advisory", "investment-cadvisor-container"),
         ("monthly-cost-within-budget", "mandatory", "stack"),
+        ("privileged-allow-list", "advisory", "investment-cadvisor-container"),
     ]
 
 
@@ -214,7 +240,7 @@ def test_unknown_policy_in_config_is_an_error():
 
     assert str(error.value).startswith(
         "policy config names unknown policies no-such-policy "
-        "(the pack has: container-health-check, container-resource-limits, "
+        "(the pack has: capabilities-allow-list, container-health-check, "
     )
 
 
@@ -316,3 +342,77 @@ def test_violation_line_names_level_policy_resource_and_message():
     )
     assert (stack_wide.resource, stack_wide.mandatory) == ("stack", False)
     assert violation.model_dump()["resource"] == "redis-image"
+
+
+def test_real_offhost_backups_pass_and_a_sensitive_offhost_mount_is_caught():
+    with_copy = run_program("prod", overrides={"backup": {"offhostDir": "/mnt/backups"}})
+    backup = with_copy.named("investment-backup-container")
+    inputs = inputs_of(backup)
+    inputs["volumes"] = [
+        {**v, "hostPath": "/var/run"} if v.get("hostPath") == "/mnt/backups" else v
+        for v in inputs["volumes"]
+    ]
+
+    assert run_policy_pack(with_copy) == []
+    assert [v.line() for v in run_policy_pack(replaced(with_copy, backup, inputs))] == [
+        "mandatory: no-sensitive-host-mounts: investment-backup-container: container 'backup' "
+        "running docker.io/library/postgres mounts the host's /var/run at /offhost read-write; the "
+        "Docker socket and the host's root, system and home directories give a container the "
+        "host. Mount a directory of its own instead (for the backup job's off-host copy, set "
+        "backup.offhostDir in Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); a path "
+        "this policy's allow-list grants a service and image may only be mounted read-only "
+        "(HostMount in components/catalogue.py)."
+    ]
+
+
+def test_real_prod_rules_follow_the_stack_name_not_the_stack_config(prod):
+    postgres = prod.named("investment-postgres-container")
+    inputs = {
+        **inputs_of(postgres),
+        "ports": [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}],
+    }
+    says_dev = dataclasses.replace(
+        replaced(prod, postgres, inputs),
+        config={**prod.config, "investment-platform:environment": "dev"},
+    )
+
+    assert [v.line() for v in run_policy_pack(says_dev)] == [
+        "mandatory: no-internal-ports-published: investment-postgres-container: container "
+        "'postgres' running docker.io/library/postgres publishes 127.0.0.1:5432->5432 on the "
+        "host, but stack 'prod' is prod (every stack but dev and dev-* is), where no internal "
+        "port may be; services talk over the internal network and users come in through nginx "
+        "running docker.io/library/nginx. Remove the port (prod sets publishPorts: false)."
+    ]
+
+
+def test_real_prod_service_label_alone_grants_no_privilege(prod):
+    backend = prod.named("investment-backend-container")
+    inputs = inputs_of(backend)
+    inputs["privileged"] = True
+    inputs["labels"] = [
+        {**entry, "value": "cadvisor"}
+        if entry["label"] == "com.investment-platform.service"
+        else entry
+        for entry in inputs["labels"]
+    ]
+
+    assert [v.line() for v in run_policy_pack(replaced(prod, backend, inputs))] == [
+        "mandatory: privileged-allow-list: investment-backend-container: container 'cadvisor' "
+        "runs ghcr.io/investment-platform/backend privileged, which gives it the whole host; only "
+        "cadvisor running gcr.io/cadvisor/cadvisor may. Drop privileged and add the single "
+        "capability it needs (cap_add in its ServiceSpec, components/catalogue.py) instead."
+    ]
+
+
+def test_real_provider_password_sent_in_plain_text_is_caught(prod):
+    provider = prod.named("investment-database-provider")
+    inputs = inputs_of(provider)
+    inputs["password"] = inputs["password"]["value"]
+
+    assert [v.line() for v in run_policy_pack(replaced(prod, provider, inputs))] == [
+        "mandatory: no-plaintext-secrets: investment-database-provider: provider "
+        "'investment-database-provider' (pulumi:providers:postgresql) gets password in plain "
+        "text, so it lands unencrypted in the state and the preview. Pass it as a secret: "
+        "pulumi.Output.secret(...) or a secret config value in the program, or `pulumi config "
+        "set --secret postgresql:<key>` for the default provider."
+    ]

@@ -26,7 +26,13 @@ def urn(stack: str, type_: str, name: str) -> str:
 
 
 def resource(
-    type_: str, name: str, inputs: dict[str, Any], *, stack: str = "prod", protect: bool = False
+    type_: str,
+    name: str,
+    inputs: dict[str, Any],
+    *,
+    stack: str = "prod",
+    protect: bool = False,
+    dependencies: list[str] | None = None,
 ) -> RecordedResource:
     """A recorded resource with `inputs` serialized as the SDK would (secrets marked)."""
     struct = struct_pb2.Struct()
@@ -43,14 +49,15 @@ def resource(
         protect=protect,
         retain_on_delete=protect,
         delete_before_replace=False,
-        dependencies=[],
+        dependencies=list(dependencies or []),
         import_id="",
         provider="",
     )
 
 
 def container_inputs(service: str, **overrides: Any) -> dict[str, Any]:
-    """A container as the Service component builds it: limited, checked, restarted, labelled."""
+    """A container as the Service component builds it: limited, checked, restarted, labelled,
+    no-new-privileges, every capability dropped."""
     inputs: dict[str, Any] = {
         "name": f"investment-{service}",
         "image": "sha256:" + "0" * 64,
@@ -60,18 +67,78 @@ def container_inputs(service: str, **overrides: Any) -> dict[str, Any]:
         "restart": "unless-stopped",
         "labels": [{"label": "com.investment-platform.service", "value": service}],
         "networksAdvanced": [{"name": "investment-internal", "aliases": [service]}],
+        "securityOpts": ["no-new-privileges:true"],
+        "capabilities": {"drops": ["ALL"]},
     }
     inputs.update(overrides)
     return {k: v for k, v in inputs.items() if v is not None}
 
 
-def container(service: str, *, stack: str = "prod", **overrides: Any) -> RecordedResource:
+def container(
+    service: str,
+    *,
+    stack: str = "prod",
+    resource_name: str | None = None,
+    dependencies: list[str] | None = None,
+    **overrides: Any,
+) -> RecordedResource:
     return resource(
         CONTAINER,
-        f"investment-{service}-container",
+        resource_name or f"investment-{service}-container",
         container_inputs(service, **overrides),
         stack=stack,
+        dependencies=dependencies,
     )
+
+
+def image(service: str, ref: str, *, stack: str = "prod") -> RecordedResource:
+    """The RemoteImage a service's container runs."""
+    return resource(
+        REMOTE_IMAGE, f"investment-{service}-image", {"name": ref, "keepLocally": True}, stack=stack
+    )
+
+
+def deployed(
+    service: str, ref: str, *, stack: str = "prod", **overrides: Any
+) -> tuple[RecordedResource, RecordedResource]:
+    """A service's image and its container, which runs it (the container depends on the image,
+    as the Service component's container does through `image=image.image_id`)."""
+    pulled = image(service, ref, stack=stack)
+    return pulled, container(service, stack=stack, dependencies=[pulled.urn], **overrides)
+
+
+def job(
+    service: str, role: str, ref: str, *, stack: str = "prod", **overrides: Any
+) -> tuple[RecordedResource, RecordedResource]:
+    """A one-shot job container as the Service component builds it (attach, mustRun false,
+    restart no, no health check), with its image."""
+    pulled = resource(
+        REMOTE_IMAGE,
+        f"investment-{service}-{role}-image",
+        {"name": ref, "keepLocally": True},
+        stack=stack,
+    )
+    inputs: dict[str, Any] = {
+        "name": f"investment-{service}-{role}",
+        "attach": True,
+        "mustRun": False,
+        "restart": "no",
+        "healthcheck": None,
+        "labels": [
+            {"label": "com.investment-platform.service", "value": service},
+            {"label": "com.investment-platform.job", "value": role},
+            {"label": "com.investment-platform.stack", "value": stack},
+        ],
+        **overrides,
+    }
+    made = container(
+        service,
+        stack=stack,
+        resource_name=f"investment-{service}-{role}",
+        dependencies=[pulled.urn],
+        **inputs,
+    )
+    return pulled, made
 
 
 def cost(billed: float, *, memory_mib: int = 8192, reserve_mib: int = 512) -> dict[str, Any]:
