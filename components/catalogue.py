@@ -272,7 +272,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tmpfs=("/tmp",),
         tuning="web",
         route="/api/",
-        login_paths=("/api/auth/",),
+        # Only the password endpoint: session checks and token refreshes under /api/auth/ must
+        # not share its 6-per-minute budget.
+        login_paths=("/api/auth/login",),
         # Uvicorn/gunicorn finish in-flight requests on SIGTERM (gunicorn's graceful timeout: 30 s).
         stop_grace_s=30,
     ),

@@ -374,7 +374,7 @@ class Platform(pulumi.ComponentResource):
         specs: Sequence[ServiceSpec],
         secrets: Mapping[str, pulumi.Output[str]],
     ) -> dict[str, list[Upload]]:
-        nginx = render_nginx_conf(specs, domain=config.domain, tls_mode=config.tls.mode)
+        nginx = nginx_conf(config, specs)
         uploads: dict[str, list[Upload]] = {
             "nginx": [Upload(CONFIG_PATH, nginx)],
             "prometheus": prometheus_uploads(specs, config),
@@ -397,6 +397,17 @@ class Platform(pulumi.ComponentResource):
             ]
         present = {s.name for s in specs}
         return {name: files for name, files in uploads.items() if name in present}
+
+
+def nginx_conf(config: StackConfig, specs: Sequence[ServiceSpec]) -> str:
+    """The stack's nginx.conf: metrics and stub_status served only to nginx's own loopback and
+    the stack's internal network."""
+    return render_nginx_conf(
+        specs,
+        domain=config.domain,
+        tls_mode=config.tls.mode,
+        internal_networks=("127.0.0.1/32", str(config.subnet)),
+    )
 
 
 def _str_or_none(value: object | None) -> str | None:

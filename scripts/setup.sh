@@ -33,6 +33,8 @@ need /usr/sbin/sshd openssh-server
 need ssh openssh-client
 need shellcheck shellcheck
 need curl curl
+# GNU wget for the images' `wget -q --spider -T` health checks: Debian's busybox wget crashes on -T.
+need wget wget
 need openssl openssl
 need ip iproute2
 if [ "${#missing[@]}" -gt 0 ]; then

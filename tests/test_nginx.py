@@ -153,7 +153,7 @@ def test_rate_limits_every_route_and_harder_on_login_paths():
         "/grafana/metrics": [("requests", "50")],
         "/grafana/login": [("login", "5")],
         "/api/metrics": [("requests", "50")],
-        "/api/auth/": [("login", "5")],
+        "/api/auth/login": [("login", "5")],
         "/grafana/": [("requests", "50")],
         "/api/": [("requests", "50")],
         "/": [("requests", "50")],
@@ -170,7 +170,7 @@ def test_limits_can_be_tuned():
         login_limit=RateLimit(zone="auth", rate=3, per="m", burst=2),
     )
     assert "limit_req_zone $binary_remote_addr zone=auth:10m rate=3r/m;" in conf
-    assert "limit_req zone=auth burst=2 nodelay;" in locations(conf)["/api/auth/"]
+    assert "limit_req zone=auth burst=2 nodelay;" in locations(conf)["/api/auth/login"]
 
 
 def test_metrics_paths_answer_internal_networks_only():
@@ -180,7 +180,7 @@ def test_metrics_paths_answer_internal_networks_only():
             *(("allow", n) for n in INTERNAL_NETWORKS),
             ("deny", "all"),
         ]
-    for path in ("/api/", "/grafana/", "/", "/api/auth/", "/grafana/login"):
+    for path in ("/api/", "/grafana/", "/", "/api/auth/login", "/grafana/login"):
         assert "deny" not in found[path]
 
 

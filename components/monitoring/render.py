@@ -48,7 +48,7 @@ def rendered_artefacts(config: StackConfig) -> dict[str, str]:
     from components.config import resolve_specs
     from components.monitoring.alerts import alert_rules, grafana_rule_groups
     from components.monitoring.prometheus import alerting_settings, prometheus_files
-    from components.nginx import render_nginx_conf
+    from components.platform import nginx_conf
     from components.stackcost import stack_cost
     from components.workflows.files import rendered_files
     from dashboards import PROMETHEUS_UID, cost_monitoring, investment_platform
@@ -69,9 +69,7 @@ def rendered_artefacts(config: StackConfig) -> dict[str, str]:
     files["grafana/alert-rules.json"] = _json(
         grafana_rule_groups(alert_rules(settings), PROMETHEUS_UID, settings)
     )
-    files["nginx/nginx.conf"] = render_nginx_conf(
-        specs, domain=config.domain, tls_mode=config.tls.mode
-    )
+    files["nginx/nginx.conf"] = nginx_conf(config, specs)
     # The stack's GitHub settings, once StackConfig carries them; the infra files regardless.
     github = getattr(config, "github", None)
     files.update({f"workflows/{p}": text for p, text in rendered_files(github).items()})

@@ -506,9 +506,15 @@ def test_the_api_has_a_burst_then_429(edge: Edge) -> None:
 
 
 def test_a_rate_limited_address_does_not_limit_another(edge: Edge) -> None:
-    statuses = edge.burst(https("/api/auth/token"), 20, source=edge.client(), method="POST")
+    statuses = edge.burst(https("/api/auth/login"), 20, source=edge.client(), method="POST")
     assert 429 in statuses
-    assert edge.curl(https("/api/auth/token"), source=edge.client(), args=("-d", "x")).status == 200
+    assert edge.curl(https("/api/auth/login"), source=edge.client(), args=("-d", "x")).status == 200
+
+
+def test_only_the_password_endpoint_gets_the_login_limit(edge: Edge) -> None:
+    # Session checks and token refreshes under /api/auth/ share the API's budget, not the login's.
+    statuses = edge.burst(https("/api/auth/session"), 20, source=edge.client(), method="POST")
+    assert statuses == [200] * 20
 
 
 # Metrics: internal only.

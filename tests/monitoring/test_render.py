@@ -45,7 +45,10 @@ def test_rendered_files_are_what_the_program_deploys(tmp_path: Path) -> None:
     for rel in ("prometheus.yml", "rules/alerts.yml", "rules/cost.yml"):
         assert files[f"prometheus/{rel}"] == uploads[f"/etc/prometheus/{rel}"]
     assert files["nginx/nginx.conf"] == render_nginx_conf(
-        specs, domain="invest.example.com", tls_mode="letsencrypt"
+        specs,
+        domain="invest.example.com",
+        tls_mode="letsencrypt",
+        internal_networks=("127.0.0.1/32", "172.30.0.0/24"),
     )
     assert json.loads(files["grafana/dashboards/investment-platform.json"]) == (
         investment_platform.build(specs)
