@@ -5,7 +5,9 @@
 # "backup too old" alert fires instead of a broken backup looking fresh.
 #
 # Runs under bash >= 5 (EPOCHREALTIME) with busybox or GNU tools: the pinned image is
-# postgres:15.x-alpine (bash, busybox date/sha256sum/awk/sort/stat/flock/mv/cp/rm, pg_dump, pg_restore).
+# postgres:15.x-alpine (bash, busybox date/sha256sum/awk/sort/stat/flock/mv/cp/rm/sed/head, psql,
+# pg_dump, pg_restore). It logs in as the backup role (PGUSER): a member of pg_read_all_data with
+# CONNECT on the database, which can read everything and change nothing (components/dbprivileges.py).
 #
 # Environment:
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE  the standard libpq variables (PGDATABASE is required)
@@ -48,8 +50,17 @@ done
 [[ -d "$BACKUP_DIR" ]] || die "BACKUP_DIR '$BACKUP_DIR' is not a directory"
 
 # One backup at a time per directory (a manual `docker exec backup.sh` beside the scheduled one).
-exec 9>"$BACKUP_DIR/.backup.lock"
+# Opening the lock file is also the test that this user may write there, before anything else.
+if ! { exec 9>"$BACKUP_DIR/.backup.lock"; } 2>/dev/null; then
+    die "BACKUP_DIR '$BACKUP_DIR' is not writable by uid $(id -u); nothing was written"
+fi
 flock -n 9 || die "another backup is running in $BACKUP_DIR"
+
+# The server next: one line for an unreachable server, a wrong password or a missing CONNECT,
+# instead of pg_dump's several.
+if ! reached="$(psql -X -q -At -v ON_ERROR_STOP=1 -c 'SELECT 1' 2>&1)"; then
+    die "cannot connect to PostgreSQL as '${PGUSER:-$(id -un)}': $(printf '%s\n' "$reached" | head -n 1 | sed 's/^psql: error: //'); nothing was written"
+fi
 
 # retention DIR: delete PREFIX-*.dump files (and their .sha256) that no rule keeps.
 # Rules, applied to the backups sorted newest first by the timestamp in their names:
