@@ -6,8 +6,9 @@ config in PULUMI_PROJECT / PULUMI_STACK / PULUMI_CONFIG and PULUMI_DRY_RUN=true.
 port; the runner then speaks the engine's side of the protocol: `ConfigureStack`,
 `GetAnalyzerInfo`, `Configure` (every policy's enforcement level plus the caller's settings),
 `Analyze` once per resource with its inputs and options, and `AnalyzeStack` once with every
-resource, including the root `pulumi:pulumi:Stack` resource whose properties are the stack outputs,
-as the engine sends them. Calling the validators directly is for unit tests only.
+resource (its dependencies, and its property dependencies when the recording has them), including
+the root `pulumi:pulumi:Stack` resource whose properties are the stack outputs, as the engine sends
+them. Calling the validators directly is for unit tests only.
 """
 
 from __future__ import annotations
@@ -143,6 +144,16 @@ def analyze_requests(result: PlanResult) -> list[analyzer_pb2.AnalyzeRequest]:
     return requests
 
 
+def _property_dependencies(resource: RecordedResource) -> dict[str, list[str]]:
+    # Which resources each input came from, when the recording keeps RegisterResource's
+    # propertyDependencies: the engine sends them, and the pack identifies a container's image by
+    # them (policy/policies/workloads.py); without them it falls back to plain dependencies.
+    recorded = getattr(resource, "property_dependencies", None)
+    if not isinstance(recorded, Mapping):
+        return {}
+    return {str(k): [str(u) for u in urns] for k, urns in recorded.items() if urns}
+
+
 def analyze_stack_request(result: PlanResult) -> analyzer_pb2.AnalyzeStackRequest:
     """The `AnalyzeStack` request: every resource (offline, outputs equal inputs) and the stack."""
     by_urn = {r.urn: r for r in result.resources}
@@ -164,6 +175,8 @@ def analyze_stack_request(result: PlanResult) -> analyzer_pb2.AnalyzeStackReques
             parent=r.parent,
             dependencies=r.dependencies,
         )
+        for key, urns in _property_dependencies(r).items():
+            resource.propertyDependencies[key].urns.extend(urns)
         provider = _provider(r, by_urn)
         if provider is not None:
             resource.provider.CopyFrom(provider)

@@ -29,6 +29,7 @@ from components.policy_runner import (
 from tests.policy.resources import (
     REMOTE_IMAGE,
     container,
+    image,
     inputs_of,
     plan,
     resource,
@@ -415,4 +416,36 @@ def test_real_provider_password_sent_in_plain_text_is_caught(prod):
         "text, so it lands unencrypted in the state and the preview. Pass it as a secret: "
         "pulumi.Output.secret(...) or a secret config value in the program, or `pulumi config "
         "set --secret postgresql:<key>` for the default provider."
+    ]
+
+
+@dataclasses.dataclass
+class WithPropertyDependencies(RecordedResource):
+    """A recording that keeps RegisterResource's propertyDependencies, as the engine has them."""
+
+    property_dependencies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+def test_property_dependencies_reach_the_pack_and_decide_the_image():
+    cadvisor_image = image("cadvisor", "gcr.io/cadvisor/cadvisor:v0.49.1")
+    network = resource("docker:index/network:Network", "investment-network", {"name": "internal"})
+    # A literal image ID beside a depends_on on the cadvisor image: the plain dependencies cannot
+    # tell that from running it, the property dependencies can.
+    literal = container("cadvisor", privileged=True, dependencies=[cadvisor_image.urn, network.urn])
+    fields = {f.name: getattr(literal, f.name) for f in dataclasses.fields(RecordedResource)}
+    recorded = WithPropertyDependencies(
+        **fields, property_dependencies={"networksAdvanced": [network.urn], "image": []}
+    )
+
+    request = analyze_stack_request(plan(cadvisor_image, network, recorded))
+
+    assert {k: list(v.urns) for k, v in request.resources[-1].propertyDependencies.items()} == {
+        "networksAdvanced": [network.urn]
+    }
+    assert run_policy_pack(plan(cadvisor_image, network, literal)) == []
+    assert [v.line() for v in run_policy_pack(plan(cadvisor_image, network, recorded))] == [
+        "mandatory: privileged-allow-list: investment-cadvisor-container: container 'cadvisor' "
+        "runs an unidentified image privileged, which gives it the whole host; only cadvisor "
+        "running gcr.io/cadvisor/cadvisor may. Drop privileged and add the single capability it "
+        "needs (cap_add in its ServiceSpec, components/catalogue.py) instead."
     ]
