@@ -11,8 +11,8 @@ How the image is found, in order (each the first that gives exactly one answer):
 2. the engine's property dependencies of `image` name the RemoteImage (pulumi
    pkg/resource/plugin/analyzer_plugin.go AnalyzeStack sends `propertyDependencies`);
 3. a RemoteImage's output `imageId` equals the container's `image`;
-4. only when no property dependencies were sent at all (the offline runner records none): the one
-   RemoteImage among the container's dependencies.
+4. only when no property dependencies were sent at all (offline, while the recording keeps none):
+   the one RemoteImage among the container's dependencies.
 Anything else (a literal ID no RemoteImage produced, two candidate images) is "unidentified" and
 matches no allow-list entry.
 """
