@@ -70,6 +70,8 @@ class RecordedResource:
     import_id: str
     provider: str
     ignore_changes: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Which resources each input came from (the engine sends these to the policy pack)."""
 
     def unmasked_inputs(self) -> dict[str, Any]:
         """The inputs with secret values revealed (offline placeholders; for tests only)."""
@@ -267,6 +269,9 @@ class _RecordingMonitor(pmocks.MockMonitor):
                 import_id=request.importId,
                 provider=request.provider,
                 ignore_changes=list(request.ignoreChanges),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             )
         )
         return response

@@ -145,13 +145,10 @@ def analyze_requests(result: PlanResult) -> list[analyzer_pb2.AnalyzeRequest]:
 
 
 def _property_dependencies(resource: RecordedResource) -> dict[str, list[str]]:
-    # Which resources each input came from, when the recording keeps RegisterResource's
-    # propertyDependencies: the engine sends them, and the pack identifies a container's image by
-    # them (policy/policies/workloads.py); without them it falls back to plain dependencies.
-    recorded = getattr(resource, "property_dependencies", None)
-    if not isinstance(recorded, Mapping):
-        return {}
-    return {str(k): [str(u) for u in urns] for k, urns in recorded.items() if urns}
+    # Which resources each input came from, as RegisterResource's propertyDependencies say: the
+    # engine sends them, and the pack identifies a container's image by them
+    # (policy/policies/workloads.py).
+    return {k: list(urns) for k, urns in resource.property_dependencies.items() if urns}
 
 
 def analyze_stack_request(result: PlanResult) -> analyzer_pb2.AnalyzeStackRequest:

@@ -166,9 +166,11 @@ def test_plan_of_a_broken_stack_exits_1_with_one_line_per_violation(tmp_path):
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("mandatory: ")]
     assert sorted(line.split(": ")[1] for line in lines) == [
+        "capabilities-allow-list",
         "container-resource-limits",
         "images-pinned",
         "monthly-cost-within-budget",
         "no-elasticsearch",
+        "no-new-privileges",
     ]
     assert any(line.startswith("mandatory: no-elasticsearch: search: ") for line in lines)

@@ -419,22 +419,14 @@ def test_real_provider_password_sent_in_plain_text_is_caught(prod):
     ]
 
 
-@dataclasses.dataclass
-class WithPropertyDependencies(RecordedResource):
-    """A recording that keeps RegisterResource's propertyDependencies, as the engine has them."""
-
-    property_dependencies: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-
-
 def test_property_dependencies_reach_the_pack_and_decide_the_image():
     cadvisor_image = image("cadvisor", "gcr.io/cadvisor/cadvisor:v0.49.1")
     network = resource("docker:index/network:Network", "investment-network", {"name": "internal"})
     # A literal image ID beside a depends_on on the cadvisor image: the plain dependencies cannot
     # tell that from running it, the property dependencies can.
     literal = container("cadvisor", privileged=True, dependencies=[cadvisor_image.urn, network.urn])
-    fields = {f.name: getattr(literal, f.name) for f in dataclasses.fields(RecordedResource)}
-    recorded = WithPropertyDependencies(
-        **fields, property_dependencies={"networksAdvanced": [network.urn], "image": []}
+    recorded = dataclasses.replace(
+        literal, property_dependencies={"networksAdvanced": [network.urn], "image": []}
     )
 
     request = analyze_stack_request(plan(cadvisor_image, network, recorded))

@@ -299,6 +299,18 @@ def _deploy_job(settings: InfraCiSettings) -> Job:
             _checkout(),
             _setup_python(settings),
             *_pulumi_steps(settings),
+            # pulumi/actions' `up` skips the preview (--skip-preview) and the engine runs the
+            # pack's whole-stack policies after the update; a preview first stops a violation
+            # before anything is changed.
+            Step(
+                name="Pulumi preview with the policy pack",
+                uses=pins.PULUMI,
+                with_={
+                    "command": "preview",
+                    "stack-name": settings.deploy_stack,
+                    "policyPacks": settings.policy_pack,
+                },
+            ),
             Step(
                 name="Pulumi up",
                 uses=pins.PULUMI,

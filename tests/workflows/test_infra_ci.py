@@ -129,6 +129,15 @@ def test_up_runs_only_from_main_behind_the_environment(infra):
     assert deploy["concurrency"] == {"group": "pulumi-prod", "cancel-in-progress": False}
     up = _step(deploy, "Pulumi up")
     assert up["with"] == {"command": "up", "stack-name": "prod", "policyPacks": "policy/"}
+    # The policy pack gates the deploy before it changes anything: a preview step comes first.
+    names = [step["name"] for step in deploy["steps"]]
+    preview = _step(deploy, "Pulumi preview with the policy pack")
+    assert preview["with"] == {
+        "command": "preview",
+        "stack-name": "prod",
+        "policyPacks": "policy/",
+    }
+    assert names.index("Pulumi preview with the policy pack") < names.index("Pulumi up")
 
 
 def test_drift_check_is_daily_and_fails_visibly(drift):
