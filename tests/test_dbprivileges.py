@@ -20,8 +20,16 @@ from components.dbprivileges import (
     grant_ordering_key,
     privilege_model,
 )
+from components.search import migrator
+from tests.search.dataset import create_stocks_table, insert_real_stocks
 from tests.support import pgprovider
-from tests.support.postgres import PlatformCluster, seed_platform, start_platform_cluster
+from tests.support.postgres import (
+    PLATFORM_PASSWORDS,
+    PlatformCluster,
+    seed_platform,
+    start_platform_cluster,
+    start_server,
+)
 
 MODEL = privilege_model()
 
@@ -563,3 +571,82 @@ def test_backup_role_can_dump_both_databases(cluster, tmp_path):
             check=False,
         )
         assert (result.returncode, result.stderr) == (0, ""), database
+
+
+@pytest.mark.postgres
+def test_upgrade_from_the_first_version_as_docs_search_describes():
+    # The first version: the runtime role owned the database and everything in it.
+    server = start_server()
+    try:
+        cluster = PlatformCluster(server, MODEL)
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            for key in ("app", "airflow", "monitoring"):
+                pgprovider.run(server.dsn, [pgprovider.role_statements(MODEL.role(key), "x")])
+                conn.execute(
+                    f"ALTER ROLE {MODEL.role(key).name} PASSWORD '{PLATFORM_PASSWORDS[key]}'"
+                )
+            conn.execute("CREATE DATABASE investment_db OWNER investment_app TEMPLATE template0")
+            conn.execute("REVOKE ALL ON DATABASE investment_db FROM PUBLIC")
+            conn.execute("CREATE DATABASE airflow OWNER airflow TEMPLATE template0")
+        with psycopg.connect(server.dsn("investment_db"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_trgm SCHEMA public")
+            conn.execute("CREATE EXTENSION unaccent SCHEMA public")
+        app = cluster.dsn("investment_db", "app")
+        with psycopg.connect(app, autocommit=True) as conn:
+            create_stocks_table(conn)
+            insert_real_stocks(conn)
+        migrator.apply(app, migrations=migrator.load_migrations()[:4])
+
+        # The first `pulumi up` of this version: new roles, the database to postgres, the grants.
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute('ALTER DATABASE "investment_db" OWNER TO "postgres"')
+        new_roles = [
+            pgprovider.role_statements(MODEL.role(k), PLATFORM_PASSWORDS[k])
+            for k in ("owner", "backup")
+        ]
+        in_place = [
+            s
+            for s in pgprovider.model_statements(MODEL, PLATFORM_PASSWORDS)
+            if not s.sql[0].startswith(("CREATE ROLE", "CREATE DATABASE", "CREATE EXTENSION"))
+        ]
+        pgprovider.run(server.dsn, [*new_roles, *in_place])
+        owner = cluster.dsn("investment_db", "owner")
+        with pytest.raises(migrator.MigrationError):
+            migrator.apply(owner)
+
+        # The documented commands, then the refresh: the drifted grants are applied again.
+        with psycopg.connect(server.dsn("investment_db"), autocommit=True) as conn:
+            conn.execute("REASSIGN OWNED BY investment_app TO investment_owner")
+            conn.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO investment_owner")
+            conn.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO investment_owner")
+        pgprovider.run(
+            server.dsn,
+            [
+                pgprovider.grant_statements(g)
+                for g in MODEL.grants
+                if g.key in ("tables-app", "sequences-app")
+            ],
+        )
+        assert migrator.apply(owner).applied == (5, 6)
+
+        with psycopg.connect(server.dsn("investment_db")) as conn:
+            tables = conn.execute(
+                "SELECT relname, pg_get_userbyid(relowner), relacl::text[] FROM pg_class "
+                "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S') ORDER BY 1"
+            ).fetchall()
+        rows = ["investment_owner=arwdDxt/investment_owner", "investment_app=arwd/investment_owner"]
+        sequence = ["investment_owner=rwU/investment_owner", "investment_app=rU/investment_owner"]
+        assert tables == [
+            ("search_schema_migrations", "investment_owner", rows),
+            ("stocks", "investment_owner", rows),
+            ("stocks_id_seq", "investment_owner", sequence),
+        ]
+        assert _attempt(cluster, "app", "investment_db", "SELECT * FROM search_stocks('x')") == OK
+        assert _attempt(cluster, "app", "investment_db", "CREATE TABLE t (x int)") == (
+            "permission denied for schema public"
+        )
+        assert _attempt(cluster, "app", "investment_db", "DROP SCHEMA public CASCADE") == (
+            "must be owner of schema public"
+        )
+    finally:
+        server.stop()

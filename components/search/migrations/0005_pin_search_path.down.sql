@@ -3,7 +3,6 @@ ALTER FUNCTION public.search_stocks(text, integer) RESET search_path;
 ALTER FUNCTION public.stocks_search_query(text, boolean) RESET search_path;
 ALTER FUNCTION public.stocks_search_tokens(text) RESET search_path;
 ALTER FUNCTION public.stocks_search_vector_refresh() RESET search_path;
-ALTER FUNCTION public.immutable_unaccent(text) RESET search_path;
 
 -- The bodies of 0001, as text again (same behaviour; resolved at run time).
 CREATE OR REPLACE FUNCTION public.stocks_search_document(
@@ -28,3 +27,8 @@ AS $$
         || setweight(to_tsvector('english'::regconfig,
                public.immutable_unaccent(coalesce(name, ''))), 'A')
 $$;
+
+CREATE OR REPLACE FUNCTION public.immutable_unaccent(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, value) $$;
