@@ -1,9 +1,12 @@
 """Benchmark: backup.sh and restore.sh on 100,000 stocks, the measured basis of the DR doc's RTO.
 
-Starts its own throwaway PostgreSQL cluster (tests/support/postgres.py), loads realistic stocks
-(names, descriptions, weighted search vectors, GIN and trigram indexes), then times several backup
-and restore runs of the real scripts. Restore time is end to end: checksum, full archive read,
-restore in one transaction, ANALYZE, rename, row counts.
+Starts its own throwaway PostgreSQL cluster (tests/support/postgres.py) set up as the Database
+component sets up the platform's server (roles, grants, default privileges), loads realistic stocks
+as the owner role (names, descriptions, weighted search vectors, GIN and trigram indexes), then
+times several backup runs (as the backup role) and restore runs (`restore.sh --force investment_db`
+as the superuser, procedure B's swap). Restore time is end to end: checksum, full archive read,
+restore in one transaction with owners and grants, ANALYZE, the database's grants, drop, rename,
+row counts.
 
     .venv/bin/python scripts/bench_backup.py [--stocks 100000] [--runs 5] [--json]
 """
@@ -23,13 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.postgres import PostgresServer, start_server  # noqa: E402
+from tests.support.postgres import (  # noqa: E402
+    PlatformCluster,
+    PostgresServer,
+    start_platform_cluster,
+)
 
 SCRIPTS = ROOT / "scripts" / "backup"
 
+# The extensions exist already: the Database component creates them as the superuser.
 SCHEMA = """
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE TABLE sectors (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
 CREATE TABLE stocks (
     id bigserial PRIMARY KEY,
@@ -88,11 +94,12 @@ ANALYZE;
 """
 
 
-def psql(server: PostgresServer, db: str, sql: str) -> str:
+def psql(server: PostgresServer, db: str, sql: str, env: dict[str, str] | None = None) -> str:
+    """Run `sql` with psql, as the superuser unless `env` names another login."""
     done = subprocess.run(
         [str(server.bindir / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db],
         input=sql,
-        env={**os.environ, **server.env(db)},
+        env={**os.environ, **server.env(db), **(env or {})},
         capture_output=True,
         text=True,
         check=True,
@@ -143,38 +150,41 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def bench(stocks: int, runs: int) -> dict[str, object]:
     # fsync and full-page writes on: a restore's RTO must include real disk flushes.
-    server = start_server(durable=True)
+    cluster: PlatformCluster = start_platform_cluster(durable=True)
+    server = cluster.server
     try:
-        db = "investment"
-        psql(server, "postgres", f"CREATE DATABASE {db}")
+        db = cluster.model.app_database
+        owner = cluster.env(db, "owner")
         started = time.perf_counter()
-        psql(server, db, SCHEMA)
-        psql(server, db, LOAD.replace("%(stocks)s", str(stocks)))
+        psql(server, db, SCHEMA, owner)
+        psql(server, db, LOAD.replace("%(stocks)s", str(stocks)), owner)
         load_seconds = time.perf_counter() - started
         db_bytes = int(psql(server, "postgres", f"SELECT pg_database_size('{db}')"))
         with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
             backup_dir = Path(tmp)
-            env = {**server.env(db), "BACKUP_DIR": str(backup_dir)}
+            backup_env = {**cluster.env(db, "backup"), "BACKUP_DIR": str(backup_dir)}
+            restore_env = {**cluster.env(db), "BACKUP_DIR": str(backup_dir)}
             backup_times: list[float] = []
             restore_times: list[float] = []
             backup_peaks: list[int] = []
             restore_peaks: list[int] = []
             for run in range(runs):
                 # Distinct days, so retention keeps every file the runs make.
-                env["BACKUP_NOW"] = str(1795860000 + run * 86400)
-                seconds, peak = run_script(server, "backup.sh", env=env)
+                backup_env["BACKUP_NOW"] = str(1795860000 + run * 86400)
+                seconds, peak = run_script(server, "backup.sh", env=backup_env)
                 backup_times.append(seconds)
                 backup_peaks.append(peak)
             dumps = sorted(backup_dir.glob(f"{db}-*.dump"))
             for run in range(runs):
-                target = f"bench_restore_{run}"
-                seconds, peak = run_script(server, "restore.sh", target, env=env)
+                dump = str(dumps[run % len(dumps)])
+                seconds, peak = run_script(
+                    server, "restore.sh", "--force", db, dump, env=restore_env
+                )
                 restore_times.append(seconds)
                 restore_peaks.append(peak)
-                counts = psql(server, target, "SELECT count(*) FROM stocks")
+                counts = psql(server, db, "SELECT count(*) FROM stocks", cluster.env(db, "app"))
                 if counts != str(stocks):
-                    raise SystemExit(f"restored {counts} stocks into {target}, expected {stocks}")
-                psql(server, "postgres", f"DROP DATABASE {target}")
+                    raise SystemExit(f"restored {counts} stocks into {db}, expected {stocks}")
             return {
                 "stocks": stocks,
                 "runs": runs,

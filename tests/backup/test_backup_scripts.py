@@ -626,7 +626,7 @@ def test_failed_backup_exits_non_zero_and_leaves_the_metric_and_directory_alone(
     assert {p.name for p in backup_dir.iterdir()} == before
 
 
-def _only_line(result, script: str) -> str:
+def _only_line(result: subprocess.CompletedProcess[str], script: str) -> str:
     """The one stderr line of a failed run, without its timestamp."""
     assert result.returncode == 1, result
     assert result.stdout == ""

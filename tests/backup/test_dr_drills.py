@@ -115,7 +115,8 @@ def drill_blocks(heading: str) -> list[str]:
     (blocks inside list items lose their indentation)."""
     level = len(heading) - len(heading.lstrip("#"))
     blocks: list[str] = []
-    inside, fence, current = False, None, []
+    inside, fence = False, None
+    current: list[str] = []
     for line in DOC.read_text().splitlines():
         stripped = line.strip()
         if fence is not None:

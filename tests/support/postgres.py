@@ -199,9 +199,10 @@ class PlatformCluster:
         self.provision(roles=False)
 
 
-def start_platform_cluster(names: Names | None = None) -> PlatformCluster:
-    """A new cluster provisioned with the privilege model (callers stop `.server`)."""
-    cluster = PlatformCluster(start_server(), privilege_model(names or Names()))
+def start_platform_cluster(names: Names | None = None, *, durable: bool = False) -> PlatformCluster:
+    """A new cluster provisioned with the privilege model (callers stop `.server`); `durable` as
+    for `start_server`."""
+    cluster = PlatformCluster(start_server(durable=durable), privilege_model(names or Names()))
     try:
         cluster.provision()
     except BaseException:
