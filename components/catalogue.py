@@ -98,6 +98,9 @@ class InitJob(_Frozen):
     """What it does, shown by `plan` and the docs."""
     timeout_s: int = Field(default=600, gt=0)
     """How long `pulumi up` waits for it to finish."""
+    secret_env: dict[str, str] = Field(default_factory=dict)
+    """Environment templates (like the service's `secret_env`) that replace the service's own for
+    the job: the migrations log in as the owner role, the service as the runtime role."""
 
 
 class ServiceSpec(_Frozen):
@@ -264,6 +267,19 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "SECRET_KEY": "{app_secret_key}",
         },
         healthcheck=_http_python("http://127.0.0.1:8000/api/health", start_period_s=40),
+        # The application's migrations create and alter its tables, so they run as the owner role;
+        # the backend itself logs in as the runtime role, which may only read and write rows. The
+        # image provides Alembic with its migrations (docs/DEPLOYMENT.md, "Application images").
+        init=InitJob(
+            role="migrate",
+            command=("alembic", "upgrade", "head"),
+            description="Creates or upgrades the application's tables as the owner role",
+            secret_env={
+                "DATABASE_URL": (
+                    "postgresql://{owner_db_role}:{owner_db_password}@postgres:5432/{app_db_name}"
+                ),
+            },
+        ),
         depends_on=("postgres", "redis"),
         metrics=(
             MetricsEndpoint(job="backend", port=8000, path="/api/metrics"),
@@ -546,7 +562,6 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         env={
             "PGHOST": "postgres",
             "PGPORT": "5432",
-            "PGUSER": "postgres",
             # The application's database (components/database.py), the name compose used.
             "PGDATABASE": "investment_db",
             # The image owns this path as uid 70 (and declares it a VOLUME): a new named volume
@@ -560,7 +575,9 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "BACKUP_MAX_AGE_SECONDS": "93600",
             "BACKUP_METRICS_PORT": "9188",
         },
-        secret_env={"PGPASSWORD": "{postgres_password}"},
+        # pg_dump logs in as the read-only backup role (pg_read_all_data); a restore needs the
+        # superuser's credentials, which the operator passes in (docs/DISASTER_RECOVERY.md).
+        secret_env={"PGUSER": "{backup_db_role}", "PGPASSWORD": "{backup_db_password}"},
         healthcheck=HealthCheck(
             test=("CMD", "/bin/sh", "/opt/backup/healthcheck.sh"),
             relies_on="bash (the postgres alpine image ships it) and busybox awk/date",

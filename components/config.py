@@ -53,7 +53,9 @@ Environment = Literal["dev", "prod"]
 SECRET_KEYS: dict[str, str] = {
     "postgresPassword": "the PostgreSQL superuser's password (generated when unset)",
     "redisPassword": "Redis's password (generated when unset)",
+    "ownerDbPassword": "the migrations' owner role's password (generated when unset)",
     "appDbPassword": "the application role's password (generated when unset)",
+    "backupDbPassword": "the read-only backup role's password (generated when unset)",
     "airflowDbPassword": "Airflow's database password (generated when unset)",
     "monitoringDbPassword": "postgres-exporter's password (generated when unset)",
     "grafanaAdminPassword": "Grafana's admin password (generated when unset)",

@@ -99,8 +99,10 @@ def extra_host_mounts(config: StackConfig) -> dict[str, list[HostMount]]:
 
 
 DATABASE_VALUES = (
+    "owner_db_role",
     "app_db_role",
     "app_db_name",
+    "backup_db_role",
     "airflow_db_role",
     "airflow_db_name",
     "monitoring_db_role",
@@ -115,8 +117,10 @@ def database_values(database: Database) -> dict[str, pulumi.Output[str]]:
         zip(
             DATABASE_VALUES,
             (
+                database.owner_role,
                 database.app_role,
                 database.app_database,
+                database.backup_role,
                 database.airflow_role,
                 database.airflow_database,
                 database.monitoring_role,
@@ -198,10 +202,10 @@ def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, l
 
 
 def _secret_env(
-    spec: ServiceSpec, secrets: Mapping[str, pulumi.Output[str]]
+    templates: Mapping[str, str], secrets: Mapping[str, pulumi.Output[str]]
 ) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {}
-    for key, template in spec.secret_env.items():
+    for key, template in templates.items():
         env[key] = pulumi.Output.all(**secrets).apply(_formatter(template))
     return env
 
@@ -301,7 +305,8 @@ class Platform(pulumi.ComponentResource):
                         **{k: v.format(**context) for k, v in spec.env.items()},
                         **tuned_env(spec),
                     },
-                    secret_env=_secret_env(spec, values),
+                    secret_env=_secret_env(spec.secret_env, values),
+                    init_secret_env=_secret_env(spec.init.secret_env, values) if spec.init else {},
                     depends_on=[self.services[d] for d in spec.depends_on],
                     extra_depends_on=self.database.objects if needs_db and self.database else [],
                     uploads=uploads.get(spec.name, []),
@@ -360,7 +365,9 @@ class Platform(pulumi.ComponentResource):
                 admin_username="postgres",
                 admin_password=secrets["postgres_password"],
                 sslmode=access.ssl_mode,
+                owner_password=secrets["owner_db_password"],
                 app_password=secrets["app_db_password"],
+                backup_password=secrets["backup_db_password"],
                 airflow_password=secrets["airflow_db_password"],
                 monitoring_password=secrets["monitoring_db_password"],
                 search_schema=False,

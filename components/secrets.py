@@ -17,7 +17,9 @@ import pulumi_random as random
 SECRET_KEYS: dict[str, str] = {
     "postgres_password": "postgresPassword",
     "redis_password": "redisPassword",
+    "owner_db_password": "ownerDbPassword",
     "app_db_password": "appDbPassword",
+    "backup_db_password": "backupDbPassword",
     "airflow_db_password": "airflowDbPassword",
     "monitoring_db_password": "monitoringDbPassword",
     "grafana_admin_password": "grafanaAdminPassword",

@@ -149,6 +149,8 @@ class ServiceArgs:
     """The config writer's image (CONFIG_WRITER_IMAGE), shared by every service with uploads."""
     init_env: Mapping[str, str] = field(default_factory=dict)
     """Plain environment of the init job, over the service's own."""
+    init_secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Secret environment of the init job, over the service's own (its login, for one)."""
 
 
 class UploadOutsideConfigDir(ValueError):
@@ -396,7 +398,8 @@ class Service(pulumi.ComponentResource):
             name=job_container_name(args, job.role),
             image=self.image.image_id,
             command=list(job.command),
-            envs=_envs({**args.env, **args.init_env}, args.secret_env) or None,
+            envs=_envs({**args.env, **args.init_env}, {**args.secret_env, **args.init_secret_env})
+            or None,
             user=spec.user,
             read_only=spec.read_only_rootfs,
             tmpfs={path: TMPFS_OPTS for path in spec.tmpfs} or None,

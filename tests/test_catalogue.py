@@ -48,7 +48,8 @@ def test_images_are_pinned():
 
 def test_secret_templates_use_known_secrets():
     for s in CATALOGUE:
-        for key, template in s.secret_env.items():
+        templates = {**s.secret_env, **(s.init.secret_env if s.init else {})}
+        for key, template in templates.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             assert fields, f"{s.name}.{key} has no secret in it: move it to env"
             known = {*SECRET_KEYS, *OPTIONAL_SECRET_KEYS, *DATABASE_VALUES}

@@ -50,6 +50,11 @@ def test_plan_lists_one_shot_jobs_apart_from_the_services():
     jobs = {j["container"]: (j["service"], j["job"], j["image"]) for j in doc["jobs"]}
     assert jobs == {
         "investment-airflow-migrate": ("airflow", "migrate", "apache/airflow:2.10.5-python3.11"),
+        "investment-backend-migrate": (
+            "backend",
+            "migrate",
+            "ghcr.io/investment-platform/backend:1.8.0",
+        ),
         "investment-backup-config-writer": ("backup", "config", "busybox:1.37.0"),
         "investment-certbot-config-writer": ("certbot", "config", "busybox:1.37.0"),
         "investment-nginx-config-writer": ("nginx", "config", "busybox:1.37.0"),

@@ -289,6 +289,32 @@ def test_a_failed_job_stops_the_service_that_needs_it():
     assert "investment-airflow-container" not in {r.name for r in excinfo.value.resources}
 
 
+def test_each_container_logs_in_with_the_least_role_it_needs(prod):
+    def env(container):
+        return dict(e.split("=", 1) for e in container.unmasked_inputs()["envs"])
+
+    owner = "postgresql://investment_owner:generated-investment-secrets-owner-db-password"
+    app = "postgresql://investment_app:generated-investment-secrets-app-db-password"
+    # The application's migrations create its tables, so they run as the owner role ...
+    migrate = jobs(prod)["backend-migrate"]
+    assert migrate.inputs["command"] == ["alembic", "upgrade", "head"]
+    assert env(migrate)["DATABASE_URL"] == f"{owner}@postgres:5432/investment_db"
+    # ... and the backend and the worker run as the runtime role, which may only touch rows.
+    for service in ("backend", "celery-worker"):
+        assert (
+            env(containers(prod)[service])["DATABASE_URL"] == f"{app}@postgres:5432/investment_db"
+        )
+    assert migrate.urn in containers(prod)["backend"].dependencies
+    # The search schema builds on `stocks`, which the migrate job creates before the backend.
+    schema = prod.named("investment-database-search-schema")
+    assert containers(prod)["backend"].urn in schema.dependencies
+    # pg_dump logs in as the read-only backup role, never as the superuser.
+    backup = env(containers(prod)["backup"])
+    assert backup["PGUSER"] == "investment_backup"
+    assert backup["PGPASSWORD"] == "generated-investment-secrets-backup-db-password"
+    assert "POSTGRES_PASSWORD" not in backup
+
+
 def test_one_shot_jobs_run_once_and_are_kept(prod):
     for name, job in jobs(prod).items():
         i = job.inputs

@@ -219,6 +219,8 @@ class Host:
             text=True,
             timeout=600,
             check=False,
+            # The operator's working directory: files a drill writes (`tee ...`) land here.
+            cwd=self.root,
         )
 
     def backup(self, **env: str) -> None:
