@@ -129,7 +129,9 @@ def test_step_5_brings_the_old_database_in_with_the_platforms_privileges(
 
     (tmp_path / "host").mkdir()
     host = Host(tmp_path / "host", migrated, image_bin)
-    host.config["paths"]["/root/migration"] = str(migration_dir)
+    paths = host.config["paths"]
+    assert isinstance(paths, dict)
+    paths["/root/migration"] = str(migration_dir)
     done = host.run([f"STAMP={STAMP}", restore, ownership])
     assert done.returncode == 0, done.stderr
     counts = (host.root / "counts-after.txt").read_text()
