@@ -1,16 +1,19 @@
-"""components/loadtest.py: summaries and Docker parsing on exact inputs; the command on loopback."""
+"""components/loadtest/: summaries, the plan and Docker parsing on exact inputs; the command, with
+its Locust runner process, against a loopback server that serves the platform's endpoints."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -20,6 +23,8 @@ from components.loadtest import (
     ContainerReport,
     ContainerState,
     RequestResult,
+    RunResult,
+    RunSpec,
     StatsSample,
     Summary,
     container_reports,
@@ -30,6 +35,17 @@ from components.loadtest import (
     parse_stats,
     percentile,
     summarize,
+    summarize_endpoints,
+)
+from components.loadtest.scenario import (
+    FUZZY_QUERIES,
+    PLATFORM,
+    SEARCH_QUERIES,
+    TICKERS,
+    Endpoint,
+    Plan,
+    single_url,
+    weighted_order,
 )
 
 
@@ -255,19 +271,144 @@ def test_judge_names_every_broken_limit():
     assert verdict.exit_code == 1
 
 
+def test_summarize_endpoints_groups_by_name_in_first_seen_order():
+    results = [
+        ("search", RequestResult(0.010, 200)),
+        ("health", RequestResult(0.001, 503)),
+        ("search", RequestResult(0.030, 200)),
+    ]
+
+    summaries = summarize_endpoints(results, wall_seconds=2.0)
+
+    assert list(summaries) == ["search", "health"]
+    assert (summaries["search"].requests, summaries["search"].errors) == (2, 0)
+    assert summaries["search"].p50_ms == pytest.approx(20.0)
+    assert summaries["search"].throughput == 1.0
+    assert (summaries["health"].requests, summaries["health"].errors) == (1, 1)
+    assert summaries["health"].statuses == {"503": 1}
+
+
+def test_weighted_order_holds_each_weight_once_per_period_spread_out():
+    assert weighted_order([10, 6, 3, 1]) == [
+        0, 1, 0, 2, 0, 1, 0, 1, 0, 2, 3, 0, 1, 0, 0, 1, 2, 0, 1, 0
+    ]  # fmt: skip
+    assert weighted_order([3, 1]) == [0, 0, 1, 0]
+    assert weighted_order([1]) == [0]
+
+
+@pytest.mark.parametrize("weights", [[], [2, 0]])
+def test_weighted_order_rejects_weights_below_one(weights):
+    message = f"weights must be whole numbers of at least 1, got {weights}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        weighted_order(weights)
+
+
+def test_a_bounded_plan_hands_out_exactly_its_total_in_weighted_shares():
+    plan = Plan(PLATFORM, 40)
+
+    names = Counter(request.name for request in plan)
+
+    assert names == {"search": 20, "stock detail": 12, "fuzzy search": 6, "health": 2}
+    assert next(plan, None) is None
+    assert (plan.issued, plan.exhausted) == (40, True)
+
+
+def test_a_plan_takes_each_endpoints_values_in_turn_percent_encoded():
+    endpoints = (
+        Endpoint("search", 2, "/api/stocks/search?q={}", ("Nestlé", "L'Oréal", "societe generale")),
+        Endpoint("stock detail", 1, "/api/stocks/{}", ("BRK.B",)),
+    )
+
+    paths = [request.path for request in Plan(endpoints, 6)]
+
+    assert paths == [
+        "/api/stocks/search?q=Nestl%C3%A9",
+        "/api/stocks/BRK.B",
+        "/api/stocks/search?q=L%27Or%C3%A9al",
+        "/api/stocks/search?q=societe%20generale",
+        "/api/stocks/BRK.B",
+        "/api/stocks/search?q=Nestl%C3%A9",
+    ]
+
+
+def test_an_endless_plan_stops_when_closed():
+    plan = Plan(single_url("/api/health?verbose=1"), None)
+
+    first = [next(plan) for _ in range(1000)]
+    plan.close()
+
+    assert {(r.name, r.path) for r in first} == {("/api/health?verbose=1", "/api/health?verbose=1")}
+    assert next(plan, None) is None
+    assert plan.exhausted
+
+
+def test_the_scenario_uses_the_backends_documented_routes():
+    assert [(e.name, e.weight, e.template) for e in PLATFORM] == [
+        ("search", 10, "/api/stocks/search?q={}"),
+        ("stock detail", 6, "/api/stocks/{}"),
+        # docs/SEARCH.md: the search route falls back to fuzzy_search_stocks() on no full-text hit.
+        ("fuzzy search", 3, "/api/stocks/search?q={}"),
+        ("health", 1, "/api/health"),
+    ]
+    assert not set(SEARCH_QUERIES) & set(FUZZY_QUERIES)
+    # search_stocks() refuses queries over 256 characters (migration 0006).
+    assert max(len(q) for q in SEARCH_QUERIES + FUZZY_QUERIES) <= 256
+
+
+def test_run_spec_and_result_cross_the_process_boundary_unchanged():
+    spec = RunSpec("http://127.0.0.1:8000", None, 40, None, 4, 10.0)
+    result = RunResult(
+        1.5,
+        [("search", RequestResult(0.012, 200)), ("health", RequestResult(0.5, None, "E: x"))],
+        ["ZeroDivisionError: division by zero (2 times)"],
+    )
+
+    assert RunSpec.from_json(spec.to_json()) == spec
+    assert RunResult.from_message(json.loads(json.dumps(result.to_message()))) == result
+
+
+@pytest.mark.parametrize(("requests", "duration"), [(None, None), (10, 1.0)])
+def test_run_spec_is_bounded_by_exactly_one_limit(requests, duration):
+    message = "a run is bounded by exactly one of requests and duration"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        RunSpec("http://h", "/", requests, duration, 1, 1.0)
+
+
+def _route(path: str) -> str:
+    """The backend route a request path falls under."""
+    parts = urlsplit(path)
+    if parts.path == "/api/health":
+        return "health"
+    if parts.path == "/api/stocks/search":
+        return "search"
+    if parts.path.startswith("/api/stocks/"):
+        return "detail"
+    return parts.path
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: with Nagle on, the client's delayed ACK adds 40 ms.
+    disable_nagle_algorithm = True
     server: _Server
 
     def do_GET(self) -> None:
         server = self.server
+        route = _route(self.path)
         with server.lock:
             server.received += 1
             number = server.received
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            server.routes[route] += 1
+            server.user_agents.add(self.headers.get("User-Agent", ""))
+            if route == "search":
+                server.queries.append(parse_qs(urlsplit(self.path).query)["q"][0])
+            elif route == "detail":
+                server.tickers.append(unquote(urlsplit(self.path).path.rsplit("/", 1)[1]))
         try:
-            status = 200
+            status = 503 if route in server.failing else 200
+            time.sleep(server.slow.get(route, 0.0))
             if match := re.fullmatch(r"/sleep/(\d+)", self.path):
                 time.sleep(int(match[1]) / 1000)
             elif match := re.fullmatch(r"/fail-every/(\d+)", self.path):
@@ -287,6 +428,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """The backend's four routes, any of them slowed down or failing on demand, and `/sleep/MS`
+    and `/fail-every/N` for the single-URL mode; it counts what it received."""
+
     daemon_threads = True
 
     def __init__(self) -> None:
@@ -295,6 +439,12 @@ class _Server(ThreadingHTTPServer):
         self.received = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.routes: Counter[str] = Counter()
+        self.queries: list[str] = []
+        self.tickers: list[str] = []
+        self.user_agents: set[str] = set()
+        self.slow: dict[str, float] = {}
+        self.failing: set[str] = set()
 
     @property
     def url(self) -> str:
@@ -316,16 +466,24 @@ def run_json(capsys, *args: str) -> tuple[int, dict[str, Any]]:
     return code, json.loads(capsys.readouterr().out)
 
 
+def endpoint_counts(report: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Requests and errors per endpoint of a JSON report."""
+    return {name: (e["requests"], e["errors"]) for name, e in report["endpoints"].items()}
+
+
 def test_sends_exactly_n_requests_and_passes(server, capsys):
     code, report = run_json(capsys, f"{server.url}/api/health", "--requests", "50", "-c", "5")
 
     assert code == 0
     assert server.received == 50
+    assert report["scenario"] == "single URL"
     assert report["summary"]["requests"] == 50
     assert report["summary"]["errors"] == 0
     assert report["summary"]["statuses"] == {"200": 50}
+    assert endpoint_counts(report) == {"/api/health": (50, 0)}
     assert report["failures"] == []
     assert report["docker"] == "not requested (--no-docker)"
+    assert server.user_agents == {"investment-loadtest"}
 
 
 def test_never_has_more_than_c_requests_in_flight(server, capsys):
@@ -399,15 +557,121 @@ def test_refused_connections_are_errors(capsys):
     ]
 
 
-def test_human_report_shows_percentiles_and_verdict(server, capsys):
-    code = main(["loadtest", f"{server.url}/", "-n", "20", "-c", "2", "--no-docker", "--quiet"])
+def test_scenario_sends_exact_counts_per_endpoint_with_its_queries(server, capsys):
+    code, report = run_json(capsys, "--scenario", server.url, "-n", "40", "-c", "4")
+
+    assert code == 0
+    assert (report["scenario"], report["url"], report["concurrency"]) == (
+        "platform",
+        server.url,
+        4,
+    )
+    assert endpoint_counts(report) == {
+        "search": (20, 0),
+        "stock detail": (12, 0),
+        "fuzzy search": (6, 0),
+        "health": (2, 0),
+    }
+    # Search and fuzzy search share the backend's one search route.
+    assert server.routes == {"search": 26, "detail": 12, "health": 2}
+    # Accents, apostrophes and spaces arrive decoded, exactly as the scenario wrote them.
+    assert sorted(server.queries) == sorted(SEARCH_QUERIES[:20] + FUZZY_QUERIES[:6])
+    assert sorted(server.tickers) == sorted(TICKERS[:12])
+    assert report["summary"]["statuses"] == {"200": 40}
+    assert report["failures"] == []
+
+
+def test_scenario_fails_on_a_failing_endpoints_error_rate(server, capsys):
+    server.failing = {"health"}
+
+    code, report = run_json(capsys, "--scenario", server.url, "-n", "40", "-c", "4")
+
+    assert code == 1
+    assert endpoint_counts(report)["health"] == (2, 2)
+    assert report["endpoints"]["health"]["statuses"] == {"503": 2}
+    assert report["summary"]["statuses"] == {"200": 38, "503": 2}
+    assert report["failures"] == ["error rate 5.00% (2 of 40) exceeds 0.00%"]
+
+
+def test_scenario_passes_with_the_failing_endpoints_share_allowed(server, capsys):
+    server.failing = {"health"}
+
+    code, report = run_json(
+        capsys, "--scenario", server.url, "-n", "40", "-c", "4", "--max-error-rate", "0.05"
+    )
+
+    assert code == 0
+    assert report["summary"]["errors"] == 2
+    assert report["failures"] == []
+
+
+def test_scenario_fails_on_p95_when_one_endpoint_is_slow(server, capsys):
+    # 12 of 40 requests (30%) take at least 300 ms, so p95 is at least 300 ms, whatever the noise.
+    server.slow = {"detail": 0.3}
+
+    code, report = run_json(
+        capsys, "--scenario", server.url, "-n", "40", "-c", "8", "--p95-max-ms", "100"
+    )
+
+    assert code == 1
+    p95 = report["summary"]["p95_ms"]
+    assert p95 >= 300
+    assert report["endpoints"]["stock detail"]["p50_ms"] >= 300
+    assert report["failures"] == [f"p95 latency {p95:.1f} ms exceeds 100 ms"]
+
+
+def test_scenario_passes_when_the_slow_endpoint_is_within_the_limit(server, capsys):
+    server.slow = {"detail": 0.3}
+
+    code, report = run_json(
+        capsys, "--scenario", server.url, "-n", "40", "-c", "8", "--p95-max-ms", "10000"
+    )
+
+    assert code == 0
+    assert report["failures"] == []
+
+
+def test_a_timed_run_sends_a_prefix_of_the_plan_and_finishes_what_it_started(server, capsys):
+    code, report = run_json(capsys, "--scenario", server.url, "--duration", "0.5", "-c", "3")
+
+    sent = report["summary"]["requests"]
+    expected = Counter(request.name for request in Plan(PLATFORM, sent))
+    assert code == 0
+    assert (report["requests"], report["duration"], report["concurrency"]) == (None, 0.5, 3)
+    assert sent == server.received > 0
+    assert {name: e["requests"] for name, e in report["endpoints"].items()} == expected
+
+
+def test_human_report_shows_percentiles_endpoints_and_verdict(server, capsys):
+    code = main(["loadtest", "--scenario", server.url, "-n", "20", "-c", "2", "--no-docker"])
 
     out = capsys.readouterr().out
     assert code == 0
+    assert f"20 requests, platform scenario on {server.url}, concurrency 2" in out
     assert "latency p95" in out
     assert "throughput" in out
+    assert "per endpoint (latency in ms)" in out
+    assert re.search(r"│ fuzzy search +│ +3 │ +0 │ [ .0-9│]+│ /api/stocks/se", out)
     assert "containers: not checked (not requested (--no-docker))" in out
     assert "PASS p95" in out
+
+
+def test_the_command_process_never_imports_locust(server, capsys):
+    # Locust monkey-patches the process it is imported in; only the runner process may do that.
+    run_json(capsys, "--scenario", server.url, "-n", "4", "-c", "2")
+
+    assert "locust" not in sys.modules
+    assert "gevent" not in sys.modules
+
+
+def test_a_runner_that_cannot_start_exits_2_and_sends_nothing(server, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "executable", shutil.which("false"))
+
+    code = main(["loadtest", f"{server.url}/", "-n", "5", "--no-docker", "--quiet"])
+
+    assert code == 2
+    assert server.received == 0
+    assert "the Locust runner exited with status 1; its error is above" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -429,14 +693,27 @@ def test_human_report_shows_percentiles_and_verdict(server, capsys):
             ["--max-error-rate", "1.5"],
             "argument --max-error-rate: must be between 0 and 1, got 1.5",
         ),
+        (["-t", "0"], "argument -t/--duration: must be a positive number, got 0"),
+        (["-n", "5", "-t", "1"], "argument -t/--duration: not allowed with argument -n/--requests"),
+        (
+            ["--scenario", "http://127.0.0.1:8000/api/health"],
+            "argument --scenario: the base URL must be http:// or https:// with a host and no "
+            "path (the scenario requests /api/...), got 'http://127.0.0.1:8000/api/health'",
+        ),
+        (
+            ["http://127.0.0.1:8000/api/health", "--scenario"],
+            "argument --scenario: not allowed with argument URL",
+        ),
     ],
 )
-def test_bad_arguments_exit_2(capsys, args, message):
+def test_bad_arguments_exit_2_with_one_line(capsys, args, message):
     with pytest.raises(SystemExit) as exc:
         main(["loadtest", *args])
 
     assert exc.value.code == 2
-    assert capsys.readouterr().err.endswith(f"error: {message}\n")
+    err = capsys.readouterr().err
+    assert err.endswith(f"python -m components loadtest: error: {message}\n")
+    assert err.count("error:") == 1
 
 
 @pytest.fixture
