@@ -15,9 +15,9 @@ leaves the container unhealthy forever and, with `wait=True`, fails `pulumi up`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Tier = Literal["data", "app", "edge", "monitoring", "exporter", "job"]
 AppImage = Literal["backend", "frontend"]
@@ -116,8 +116,8 @@ class ServiceSpec(_Frozen):
     """Pinned image `repo:tag`; None for application images, which each stack sets."""
     app_image: AppImage | None = None
     """Which per-stack application image this service runs, when `image` is None."""
-    cpus: float = Field(gt=0)
-    """CPU limit (cores) in production."""
+    cpus: Annotated[float, Field(gt=0), AfterValidator(check_cpus)]
+    """CPU limit (cores) in production; one that reads back unchanged from Docker."""
     memory_mib: int = Field(gt=0)
     """Memory limit (MiB) in production."""
     min_memory_mib: int = Field(gt=0)
@@ -151,8 +151,10 @@ class ServiceSpec(_Frozen):
     """Why the root filesystem must stay writable, when it must."""
     tmpfs: tuple[str, ...] = ()
     """Paths mounted as tmpfs (needed with a read-only root filesystem)."""
-    cap_add: tuple[str, ...] = ()
-    """Capabilities added back after dropping ALL."""
+    cap_add: tuple[Annotated[str, Field(pattern=r"^CAP_[A-Z_]+$")], ...] = ()
+    """Capabilities added back after dropping ALL, as Docker stores them (`CAP_CHOWN`): the Docker
+    client upper-cases and prefixes them before it sends them, and the provider's `capabilities`
+    forces a replacement, so any other spelling would replace the container on every up."""
     privileged: bool = False
     """Only the container metrics exporter may be privileged (policy allow-list)."""
     user: str | None = None
@@ -179,6 +181,38 @@ class ServiceSpec(_Frozen):
     """Index of a fixed address in the internal subnet's lower half, for services that `pulumi
     up` reaches directly through its SSH tunnel (PostgreSQL, Grafana's API); others get an
     address from the upper half."""
+
+
+def docker_cpus(cpus: float) -> str:
+    """A CPU limit as the docker provider writes it back into the state after reading the
+    container (nanoInt64ToDecimalString in kreuzwerker/terraform-provider-docker
+    internal/provider/helpers.go): 9 decimals, trailing zeros trimmed, except that a value whose
+    text has exactly nine zeros is printed with one decimal, rounded (0.05 -> "0.1", 1 -> "1.0").
+
+    The program sends this very string, and refuses limits it would change: `cpus` forces a
+    replacement, so a limit that reads back differently would replace the container on every up.
+    """
+    nanos = round(cpus * 1_000_000_000)
+    if nanos == 0:
+        return "0"
+    whole, fraction = divmod(nanos, 1_000_000_000)
+    text = f"{whole}.{fraction:09d}"
+    if text.count("0") == 9:
+        # big.Rat.FloatString(1): to the nearest tenth, halves away from zero.
+        tenths = (nanos * 10 + 500_000_000) // 1_000_000_000
+        return f"{tenths // 10}.{tenths % 10}"
+    return text.rstrip("0")
+
+
+def check_cpus(cpus: float) -> float:
+    """`cpus` if Docker's read-back keeps it, else ValueError naming the value it would become."""
+    text = docker_cpus(cpus)
+    if float(text) != cpus:
+        raise ValueError(
+            f"{cpus:g} CPUs would read back from Docker as {text} and replace the container on "
+            "every `pulumi up`; use a multiple of 0.1, or two decimals from 0.11 up"
+        )
+    return cpus
 
 
 def _http_wget(url: str, **kwargs: int) -> HealthCheck:
@@ -220,7 +254,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         tuning="postgres",
         fixed_address=10,
         # The entrypoint chowns PGDATA and drops to the postgres user with su-exec.
-        cap_add=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"),
+        cap_add=("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"),
         # SIGINT (the image's STOPSIGNAL) is a fast shutdown: it aborts sessions and writes a
         # checkpoint, which at this size takes seconds; a minute covers a slow disk.
         stop_grace_s=60,
@@ -543,7 +577,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         ),
         tmpfs=("/var/cache/nginx", "/var/run", "/tmp"),
         # The master process binds 80/443 and switches workers to the nginx user.
-        cap_add=("NET_BIND_SERVICE", "SETUID", "SETGID", "CHOWN"),
+        cap_add=("CAP_CHOWN", "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"),
         public=True,
         # The image's STOPSIGNAL is SIGQUIT: a graceful stop that lets open requests finish.
         stop_grace_s=30,
@@ -617,7 +651,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         description="Redis metrics (the -alpine variant: the default image is FROM scratch)",
         tier="exporter",
         image="oliver006/redis_exporter:v1.67.0-alpine",
-        cpus=0.05,
+        # 0.05 would read back from Docker as "0.1" (docker_cpus), replacing it on every up.
+        cpus=0.1,
         memory_mib=32,
         min_memory_mib=16,
         port=9121,
@@ -648,7 +683,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         description="nginx stub_status metrics",
         tier="exporter",
         image="nginx/nginx-prometheus-exporter:1.4.1",
-        cpus=0.05,
+        # 0.05 would read back from Docker as "0.1" (docker_cpus), replacing it on every up.
+        cpus=0.1,
         memory_mib=24,
         min_memory_mib=16,
         port=9113,
@@ -700,7 +736,8 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         description="Turns Airflow's StatsD metrics into Prometheus metrics",
         tier="exporter",
         image="prom/statsd-exporter:v0.28.0",
-        cpus=0.05,
+        # 0.05 would read back from Docker as "0.1" (docker_cpus), replacing it on every up.
+        cpus=0.1,
         memory_mib=32,
         min_memory_mib=16,
         port=9102,

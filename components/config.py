@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name
+from components.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpus
 from components.configmodel import (
     ConfigModel,
     DockerName,
@@ -106,8 +106,9 @@ def check_image_pinned(image: str) -> str:
 class ServiceOverride(ConfigModel):
     """What a stack may change about one catalogue service."""
 
-    cpus: float | None = Field(default=None, gt=0, le=16)
-    """CPU limit in cores; at most the catalogue's production value."""
+    cpus: Annotated[float, Field(gt=0, le=16), AfterValidator(check_cpus)] | None = None
+    """CPU limit in cores; at most the catalogue's production value, and one that reads back
+    unchanged from Docker."""
     memory_mib: int | None = Field(default=None, gt=0)
     """Memory limit in MiB; between the service's floor and its production value."""
     image: str | None = None

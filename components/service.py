@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import HostMount, InitJob, ServiceSpec, dns_name
+from components.catalogue import HostMount, InitJob, ServiceSpec, dns_name, docker_cpus
 
 LABEL_PREFIX = "com.investment-platform"
 JOB_LABEL = f"{LABEL_PREFIX}.job"
@@ -194,8 +194,20 @@ def _volume_labels(args: ServiceArgs, *, data: bool) -> list[docker.VolumeLabelA
     ]
 
 
-def _duration(seconds: int) -> str:
-    return f"{seconds}s"
+def go_duration(seconds: int) -> str:
+    """Seconds as Go's time.Duration.String() writes them ("30s", "1m0s", "5m0s", "1h0m0s").
+
+    The docker provider reads a container's health check back as Interval.String() and has no
+    diff suppression for it, so "300s" in the program against "5m0s" in the state would show a
+    change on every preview; written this way, what the program sends is what the state holds.
+    """
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
 
 
 def job_container_name(args: ServiceArgs, role: str) -> str:
@@ -234,7 +246,7 @@ def _one_shot_options(cpus: float, memory_mib: int) -> dict[str, Any]:
         "attach": True,
         "must_run": False,
         "restart": "no",
-        "cpus": f"{cpus:g}",
+        "cpus": docker_cpus(cpus),
         "memory": memory_mib,
         "memory_swap": memory_mib,
         "log_driver": "json-file",
@@ -462,16 +474,16 @@ class Service(pulumi.ComponentResource):
             command=list(args.command) or None,
             entrypoints=list(spec.entrypoint) or None,
             envs=envs or None,
-            cpus=f"{spec.cpus:g}",
+            cpus=docker_cpus(spec.cpus),
             memory=spec.memory_mib,
             # Equal to memory: no swap, so the limit is the limit and OOM shows as OOM.
             memory_swap=spec.memory_mib,
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(hc.test),
-                interval=_duration(hc.interval_s),
-                timeout=_duration(hc.timeout_s),
+                interval=go_duration(hc.interval_s),
+                timeout=go_duration(hc.timeout_s),
                 retries=hc.retries,
-                start_period=_duration(hc.start_period_s),
+                start_period=go_duration(hc.start_period_s),
             ),
             restart="unless-stopped",
             must_run=True,

@@ -81,7 +81,7 @@ def test_override_lowers_a_limit():
         ),
         (
             {"hostPlan": "hetzner-cx23"},
-            "Pulumi.dev.yaml: investment-platform:services: CPU limits total 4.45 exceed "
+            "Pulumi.dev.yaml: investment-platform:services: CPU limits total 4.6 exceed "
             "hetzner-cx23's 2 vCPUs x 1.5 allowed overcommit",
         ),
         (

@@ -72,9 +72,9 @@ def test_cost_per_container_follows_the_service_label_whatever_the_name_prefix(t
     proc = run("plan", "--stack", "prod", "--format", "markdown", "--no-policy", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "| acme-invest-postgres | `postgres:15.13-alpine` | 0.75 | 384 MiB |" in proc.stdout
-    assert "`pg_isready -U postgres -h 127.0.0.1` | $1.05 |" in proc.stdout
+    assert "`pg_isready -U postgres -h 127.0.0.1` | $1.02 |" in proc.stdout
     # A `|` inside a health check is escaped, so the table keeps its columns.
-    assert "`redis-cli ping \\| grep -q PONG` | $0.29 |" in proc.stdout
+    assert "`redis-cli ping \\| grep -q PONG` | $0.28 |" in proc.stdout
 
 
 def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_path):

@@ -356,12 +356,12 @@ def test_cost_outputs_match_the_cost_model(prod):
     assert prod.outputs["cost"] == expected
     assert prod.outputs["cost"]["billedUsd"] == 8.78
     assert prod.outputs["cost"]["billedUsd"] < 50
-    # CPU limits total 4.55 on 4 vCPUs, so the CPU part ($5.9382) is shared by limit:
-    # 5.9382 x 0.75 / 4.55 + 1.5918 x 384 / 8192 = 0.9788 + 0.0746 = 1.05
+    # CPU limits total 4.70 on 4 vCPUs, so the CPU part ($5.9382) is shared by limit:
+    # 5.9382 x 0.75 / 4.70 + 1.5918 x 384 / 8192 = 0.9476 + 0.0746 = 1.02
     assert prod.outputs["cost"]["services"]["postgres"] == {
         "cpus": 0.75,
         "memoryMib": 384,
-        "monthlyUsd": 1.05,
+        "monthlyUsd": 1.02,
     }
 
 

@@ -210,6 +210,69 @@ def health_check_durations_are_valid(stack: Stack) -> Iterator[str]:
             yield f"{c.name}: negative retries"
 
 
+def _go_duration_string(seconds: float) -> str:
+    """What Go's time.Duration.String() prints for whole seconds."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+@rule
+def health_check_durations_read_back_unchanged(stack: Stack) -> Iterator[str]:
+    """KD read: the health check is stored back as Healthcheck.Interval.String() (and Timeout,
+    StartPeriod), with no DiffSuppressFunc in KS; a duration written otherwise ("300s" for
+    "5m0s") differs from the state after every create and shows as a change on every preview."""
+    for c in stack.of_type(CONTAINER):
+        for key, value in (c.inputs.get("healthcheck") or {}).items():
+            durations = ("interval", "timeout", "startPeriod", "startInterval")
+            if key in durations and value != _go_duration_string(_seconds(value)):
+                yield f"{c.name}: healthcheck {key} {value!r} reads back as Go's string"
+
+
+def _nano_to_decimal_string(nanos: int) -> str:
+    """kreuzwerker helpers.go nanoInt64ToDecimalString, line by line: big.Rat.FloatString(9);
+    when the text holds exactly nine "0" characters, FloatString(1) (halves away from zero);
+    else trailing zeros trimmed."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if nanos == 0:
+        return "0"
+    value = Decimal(nanos) / Decimal(1_000_000_000)
+    text = f"{value.quantize(Decimal('0.000000001'))}"
+    if text.count("0") == 9:
+        return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}"
+    return text.rstrip("0")
+
+
+@rule
+def cpus_read_back_unchanged(stack: Stack) -> Iterator[str]:
+    """KD read: `cpus` is stored back as nanoInt64ToDecimalString(NanoCPUs) (helpers.go), which
+    turns 0.05 into "0.1" and 1 into "1.0"; KS `cpus` forces a replacement, so a limit written
+    otherwise replaces the container on every `pulumi up`."""
+    for c in stack.of_type(CONTAINER):
+        text = c.inputs["cpus"]
+        nanos = round(float(text) * 1_000_000_000)
+        if text != _nano_to_decimal_string(nanos):
+            yield f"{c.name}: cpus {text!r} reads back as {_nano_to_decimal_string(nanos)!r}"
+
+
+@rule
+def capabilities_read_back_unchanged(stack: Stack) -> Iterator[str]:
+    """moby client/container_create.go normalizeCapabilities: the Docker client upper-cases and
+    prefixes CAP_ before it sends them, so the daemon stores `CAP_CHOWN`; KD read stores that back
+    and KS `capabilities` forces a replacement ("TODO implement DiffSuppressFunc")."""
+    for c in stack.of_type(CONTAINER):
+        caps = c.inputs.get("capabilities") or {}
+        for cap in caps.get("adds") or []:
+            if cap != "ALL" and not re.fullmatch(r"CAP_[A-Z_]+", cap):
+                yield f"{c.name}: capability {cap!r} is stored as CAP_{cap.upper()}"
+
+
 @rule
 def memory_limits_are_accepted(stack: Stack) -> Iterator[str]:
     """MU verifyPlatformContainerResources: "Minimum memory limit allowed is 6MB" and "Minimum
@@ -456,6 +519,13 @@ PLANTS: dict[str, Callable[[Stack], None]] = {
     "health_check_durations_are_valid": lambda s: (
         _service(s, "redis").inputs["healthcheck"].update(interval="10 seconds")
     ),
+    "health_check_durations_read_back_unchanged": lambda s: (
+        _service(s, "backup").inputs["healthcheck"].update(interval="300s")
+    ),
+    "cpus_read_back_unchanged": lambda s: _service(s, "redis").inputs.update(cpus="0.05"),
+    "capabilities_read_back_unchanged": lambda s: (
+        _service(s, "nginx").inputs["capabilities"].update(adds=["NET_BIND_SERVICE"])
+    ),
     "memory_limits_are_accepted": lambda s: _service(s, "redis").inputs.update(memorySwap=64),
     "cpu_limits_fit_the_host": lambda s: _service(s, "redis").inputs.update(cpus="8"),
     "command_entries_are_not_empty": lambda s: (
@@ -545,3 +615,59 @@ def test_the_full_stack_switches_every_optional_feature_on(stacks):
     assert any(v.get("hostPath") == "/mnt/storagebox" for v in backup.inputs["volumes"])
     contact = _first(full, "grafana:alerting/contactPoint:ContactPoint")
     assert contact.inputs["webhooks"] == [{"url": "https://hooks.example.com/services/T0K3N"}]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (5, "5s"),
+        (30, "30s"),
+        (60, "1m0s"),
+        (90, "1m30s"),
+        (300, "5m0s"),
+        (3600, "1h0m0s"),
+    ],
+)
+def test_health_check_durations_are_written_as_go_prints_them(seconds, text):
+    from components.service import go_duration
+
+    assert go_duration(seconds) == text == _go_duration_string(seconds)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "text"),
+    [
+        (0.1, "0.1"),
+        (0.25, "0.25"),
+        (0.5, "0.5"),
+        (0.75, "0.75"),
+        (1, "1.0"),
+        (1.5, "1.5"),
+        (0.05, "0.1"),
+        (0.04, "0.0"),
+        (0.055, "0.055"),
+        (0.15, "0.15"),
+    ],
+)
+def test_cpus_are_written_as_the_provider_reads_them_back(cpus, text):
+    from components.catalogue import docker_cpus
+
+    assert docker_cpus(cpus) == text == _nano_to_decimal_string(round(cpus * 1e9))
+
+
+def test_a_cpu_limit_docker_would_round_is_refused_with_its_key():
+    from components.config import ConfigError, load_config
+
+    raw = {
+        "hostPlan": "local",
+        "images": '{"backend": "ghcr.io/a/b:1.0.0", "frontend": "ghcr.io/a/f:1.0.0"}',
+        "services": '{"redis": {"cpus": 0.05}}',
+    }
+    with pytest.raises(ConfigError) as excinfo:
+        load_config("dev", raw)
+    assert str(excinfo.value) == (
+        "Pulumi.dev.yaml: investment-platform:services.redis.cpus: 0.05 CPUs would read back "
+        "from Docker as 0.1 and replace the container on every `pulumi up`; use a multiple of "
+        "0.1, or two decimals from 0.11 up"
+    )
