@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from components.catalogue import catalogue_by_name
 from components.offline import load_offline_config
@@ -15,7 +16,7 @@ HEADER = "| service | CPU | memory MiB | floor MiB | $/month (prod) |\n|---|---:
 def budget_rows() -> list[str]:
     """The prod budget table: services, system, idle, host, fixed costs and the billed total."""
     config = load_offline_config("prod")
-    cost = stack_cost(config).as_output()
+    cost: dict[str, Any] = stack_cost(config).as_output()
     specs = catalogue_by_name()
     rows = [
         f"| {name} | {s['cpus']:g} | {s['memoryMib']} | {specs[name].min_memory_mib} | "
