@@ -5,7 +5,7 @@ setup:
 	./scripts/setup.sh
 
 plan: setup
-	.venv/bin/python -m components plan --stack dev
+	.venv/bin/python -m commands plan --stack dev
 
 test: setup
 	./scripts/check.sh

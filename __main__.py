@@ -1,5 +1,5 @@
 """Pulumi entry point: validate the stack config, build the platform, export its cost."""
 
-from components.program import main
+from program.main import main
 
 main()

@@ -1,8 +1,8 @@
 """`Database`: what lives inside the PostgreSQL server, declared with pulumi-postgresql.
 
-The roles, databases, extensions, grants and default privileges of `components.dbprivileges`
+The roles, databases, extensions, grants and default privileges of `model.dbprivileges`
 (the one source of truth, pure data: read its docstring for who may do what), and the stock
-search schema (`SearchSchema`, applied by components.search.migrator as the owner role).
+search schema (`SearchSchema`, applied by search.migrator as the owner role).
 Everything goes through one explicit `postgresql.Provider`, which depends on the healthy postgres
 container the caller names in `opts`, so nothing tries to connect before the server accepts
 connections.
@@ -33,7 +33,8 @@ with warnings.catch_warnings():
     )
     import pulumi_postgresql as postgresql
 
-from components.dbprivileges import (
+from components.search_schema import SearchSchema, SearchSchemaArgs
+from model.dbprivileges import (
     DefaultPrivileges,
     Grant,
     Names,
@@ -41,7 +42,6 @@ from components.dbprivileges import (
     grant_ordering_key,
     privilege_model,
 )
-from components.search.provider import SearchSchema, SearchSchemaArgs
 
 TYPE_TOKEN = "investment:platform:Database"
 

@@ -1,102 +1,35 @@
-"""The whole platform on one Docker host: network, secrets and every catalogue service in order."""
+"""The whole platform on one Docker host: network, secrets and every catalogue service in order.
+
+Driven by the catalogue alone: what makes a service special (its generated files, host mounts
+from the stack config, the capabilities it provides, its fixed address) is declared in its
+`ServiceSpec`, so nothing here depends on a service's name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import HostMount, ServiceSpec, catalogue_by_name
-from components.config import StackConfig, resolve_specs
 from components.database import Database, DatabaseArgs
-from components.monitoring.grafana import Monitoring, MonitoringArgs
-from components.monitoring.prometheus import prometheus_uploads
-from components.nginx import CERT_DIR, CONFIG_PATH, certificate_paths, render_nginx_conf
+from components.monitoring import Monitoring, MonitoringArgs
 from components.secrets import Secrets, SecretsArgs
-from components.service import (
+from components.service import Service, ServiceArgs, Upload
+from model.catalogue import (
     CONFIG_WRITER_IMAGE,
-    PortBinding,
-    Service,
-    ServiceArgs,
-    Upload,
+    ServiceSpec,
     container_name,
+    providers,
+    start_order,
 )
-from components.stackcost import stack_cost
-from components.tuning import tuned_command, tuned_env
-from components.tunnel import Forward
-
-
-class CatalogueError(ValueError):
-    """The catalogue itself is inconsistent (unknown dependency, cycle)."""
-
-
-def start_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
-    """Services sorted so each comes after everything it depends on (stable, catalogue order)."""
-    by_name = {s.name: s for s in specs}
-    ordered: list[ServiceSpec] = []
-    state: dict[str, str] = {}
-
-    def visit(spec: ServiceSpec, path: tuple[str, ...]) -> None:
-        if state.get(spec.name) == "done":
-            return
-        if state.get(spec.name) == "visiting":
-            raise CatalogueError(f"dependency cycle: {' -> '.join((*path, spec.name))}")
-        state[spec.name] = "visiting"
-        for dep in spec.depends_on:
-            if dep not in by_name:
-                raise CatalogueError(f"{spec.name} depends on unknown service '{dep}'")
-            visit(by_name[dep], (*path, spec.name))
-        state[spec.name] = "done"
-        ordered.append(spec)
-
-    for spec in specs:
-        visit(spec, ())
-    return ordered
-
-
-SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
-OFFHOST_PATH = "/offhost"
-BACKUP_SCRIPTS = ("entrypoint.sh", "backup.sh", "restore.sh", "healthcheck.sh", "metrics-http.sh")
-
-
-def read_script(group: str, name: str) -> str:
-    """A shell script shipped in scripts/, uploaded into a container."""
-    return (SCRIPTS_DIR / group / name).read_text()
-
-
-def template_context(config: StackConfig) -> dict[str, str]:
-    """Stack values the catalogue's plain env may reference as `{name}`."""
-    return {
-        "public_url": public_url(config),
-        "domain": config.domain,
-        "letsencrypt_email": config.tls.email or "",
-        "tls_cert_file": certificate_paths(config.tls.mode, config.domain)[0]
-        if config.tls.mode != "none"
-        else "",
-        "backup_schedule": config.backup.schedule,
-        "backup_keep_daily": str(config.backup.keep_daily),
-        "backup_keep_weekly": str(config.backup.keep_weekly),
-        "backup_offhost_dir": OFFHOST_PATH if config.backup.offhost_dir else "",
-        "smtp_enabled": str(config.alerting.smtp_host is not None).lower(),
-        "smtp_host": config.alerting.smtp_host or "",
-        "smtp_user": config.alerting.smtp_user or "",
-        "smtp_from": config.alerting.smtp_from or "",
-    }
-
-
-def extra_host_mounts(config: StackConfig) -> dict[str, list[HostMount]]:
-    """Host directories a stack adds: the off-host backup copy's target, when configured."""
-    if not config.backup.offhost_dir:
-        return {}
-    return {
-        "backup": [
-            HostMount(host_path=config.backup.offhost_dir, path=OFFHOST_PATH, read_only=False)
-        ]
-    }
-
+from model.config import StackConfig
+from model.stackcost import stack_cost
+from model.topology import config_mounts, grafana_api_url, host_ports, public_url
+from model.tuning import tuned_command, tuned_env
+from render.files import ASSETS, SecretRef, generated_files, template_context
 
 DATABASE_VALUES = (
     "owner_db_role",
@@ -130,77 +63,6 @@ def database_values(database: Database) -> dict[str, pulumi.Output[str]]:
     )
 
 
-PLAIN_HTTP_PORT = 8088
-"""Where a plain-HTTP (dev) stack's nginx listens on the host's loopback."""
-
-
-def public_bindings(config: StackConfig) -> list[PortBinding]:
-    """The public edge's host ports: 80 and 443 on every address with TLS; plain HTTP on
-    loopback's PLAIN_HTTP_PORT without."""
-    if config.tls.mode == "none":
-        return [PortBinding(80, PLAIN_HTTP_PORT, "127.0.0.1")]
-    return [PortBinding(80, 80, "0.0.0.0"), PortBinding(443, 443, "0.0.0.0")]
-
-
-def public_url(config: StackConfig) -> str:
-    """The URL users reach the platform at: the scheme and port nginx actually publishes."""
-    served = public_bindings(config)[-1]
-    scheme, default_port = ("https", 443) if served.internal == 443 else ("http", 80)
-    port = "" if served.external == default_port else f":{served.external}"
-    return f"{scheme}://{config.domain}{port}"
-
-
-def grafana_api_url(config: StackConfig) -> str:
-    """Where `pulumi up` reaches Grafana's API: `grafanaUrl` when set; through the SSH tunnel
-    when it is open (no dependency on DNS or the certificate); else through nginx."""
-    if config.grafana_url is not None:
-        return config.grafana_url
-    if config.tunnel_enabled:
-        return f"http://127.0.0.1:{config.tunnel.grafana_port}/grafana"
-    return f"{public_url(config)}/grafana"
-
-
-def tunnel_forwards(config: StackConfig) -> list[Forward]:
-    """What the SSH tunnel forwards: PostgreSQL to database.port, Grafana to tunnel.grafanaPort,
-    each to the service's fixed address on the internal network."""
-    specs = catalogue_by_name()
-    forwards = []
-    for service, local_port in (
-        ("postgres", config.database.port),
-        ("grafana", config.tunnel.grafana_port),
-    ):
-        spec = specs[service]
-        address = config.fixed_address(spec)
-        if address is None or spec.port is None:
-            raise ValueError(f"{service} needs a fixed address and a port to be tunnelled to")
-        forwards.append(Forward(local_port, str(address), spec.port))
-    return forwards
-
-
-def host_ports(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, list[PortBinding]]:
-    """Host port bindings per service: nginx publicly; in dev, other services on loopback only.
-
-    Host ports equal container ports unless two services share one, in which case the later one
-    moves up by 10000 (deterministic, so the same stack always gets the same ports).
-    """
-    bindings: dict[str, list[PortBinding]] = {}
-    used: set[int] = set()
-    for spec in specs:
-        if spec.public:
-            bindings[spec.name] = public_bindings(config)
-            used.update(b.external for b in bindings[spec.name])
-    if config.publish_ports:
-        for spec in specs:
-            if spec.public or spec.port is None or spec.name in bindings:
-                continue
-            port = spec.port
-            while port in used:
-                port += 10000
-            used.add(port)
-            bindings[spec.name] = [PortBinding(spec.port, port, "127.0.0.1")]
-    return bindings
-
-
 def _secret_env(
     templates: Mapping[str, str], secrets: Mapping[str, pulumi.Output[str]]
 ) -> dict[str, pulumi.Input[str]]:
@@ -219,12 +81,16 @@ def _formatter(template: str) -> Callable[[dict[str, str]], str]:
 
 @dataclass
 class PlatformArgs:
-    """Inputs of the platform: the validated stack config and the secrets the stack gives."""
+    """Inputs of the platform: the stack's config, its services and the secrets it gives."""
 
     config: StackConfig
     """The validated stack config."""
+    specs: Sequence[ServiceSpec]
+    """The services the stack runs: the catalogue with the stack's overrides (resolve_specs)."""
     secrets: Mapping[str, pulumi.Output[str]]
-    """`pulumi config set --secret` values by config key (components.config.SECRET_KEYS)."""
+    """`pulumi config set --secret` values by config key (model.config.SECRET_KEYS)."""
+    assets: Path = field(default=ASSETS)
+    """Where the files the catalogue ships into containers live."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -277,9 +143,9 @@ class Platform(pulumi.ComponentResource):
             SecretsArgs(given=args.secrets),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        specs = resolve_specs(config)
+        specs = list(args.specs)
         ports = host_ports(config, specs)
-        uploads = self._uploads(config, specs, args.secrets)
+        context = template_context(config, specs)
         # One image for every service's config writer (components/service.py).
         writer_image = docker.RemoteImage(
             f"{name}-config-writer-image",
@@ -287,12 +153,20 @@ class Platform(pulumi.ComponentResource):
             keep_locally=True,
             opts=child,
         )
-        context = template_context(config)
         self.services = {}
         self.database: Database | None = None
+        databases = {s.name for s in providers(specs, "database")}
         values: dict[str, pulumi.Output[str]] = dict(self.secrets.values)
         for spec in start_order(specs):
-            needs_db = "postgres" in spec.depends_on and self.database is not None
+            uploads = [
+                Upload(
+                    f.path,
+                    args.secrets[f.content.key] if isinstance(f.content, SecretRef) else f.content,
+                    mode=f.mode,
+                )
+                for f in generated_files(spec, config, specs, assets=args.assets, context=context)
+            ]
+            waits_for_roles = self.database is not None and databases & set(spec.depends_on)
             self.services[spec.name] = Service(
                 f"{name}-{spec.name.replace('_', '-')}",
                 ServiceArgs(
@@ -308,15 +182,17 @@ class Platform(pulumi.ComponentResource):
                     secret_env=_secret_env(spec.secret_env, values),
                     init_secret_env=_secret_env(spec.init.secret_env, values) if spec.init else {},
                     depends_on=[self.services[d] for d in spec.depends_on],
-                    extra_depends_on=self.database.objects if needs_db and self.database else [],
-                    uploads=uploads.get(spec.name, []),
+                    extra_depends_on=self.database.objects
+                    if waits_for_roles and self.database
+                    else [],
+                    uploads=uploads,
                     ports=ports.get(spec.name, []),
                     adopt_volumes=config.adopt_volumes,
                     # The far ends of the SSH tunnel `pulumi up` reaches PostgreSQL and Grafana
                     # through: routable from the Docker host, published nowhere.
                     ipv4_address=_str_or_none(config.fixed_address(spec)),
-                    writer_image=writer_image if uploads.get(spec.name) else None,
-                    host_mounts=extra_host_mounts(config).get(spec.name, []),
+                    writer_image=writer_image if uploads else None,
+                    host_mounts=config_mounts(config, spec),
                     shared_volumes={
                         f"{svc.spec.name}-{role}": vol
                         for svc in self.services.values()
@@ -325,15 +201,15 @@ class Platform(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"docker": self.provider}),
             )
-            if spec.name == "postgres":
-                self.database = self._create_database(name, config, self.services["postgres"])
+            if spec.name in databases:
+                self.database = self._create_database(name, config, self.services[spec.name])
                 values.update(database_values(self.database))
         if self.database is not None and config.database.search_schema:
-            # The backend's own migrations create `stocks`; the search schema builds on it.
+            # The application's own migrations create `stocks`; the search schema builds on it.
             self.search_schema = self.database.add_search_schema(
-                after=[self.services["backend"].container]
+                after=[self.services[s.name].container for s in providers(specs, "app-schema")]
             )
-        self.cost = stack_cost(config)
+        self.cost = stack_cost(config, specs)
         self.monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
@@ -374,47 +250,6 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[postgres.container]),
         )
-
-    def _uploads(
-        self,
-        config: StackConfig,
-        specs: Sequence[ServiceSpec],
-        secrets: Mapping[str, pulumi.Output[str]],
-    ) -> dict[str, list[Upload]]:
-        nginx = nginx_conf(config, specs)
-        uploads: dict[str, list[Upload]] = {
-            "nginx": [Upload(CONFIG_PATH, nginx)],
-            "prometheus": prometheus_uploads(specs, config),
-            "backup": [
-                Upload(f"/opt/backup/{script}", read_script("backup", script), mode="0755")
-                for script in BACKUP_SCRIPTS
-            ],
-            "certbot": [
-                Upload(
-                    "/opt/platform/certbot-loop.sh",
-                    read_script("certbot", "certbot-loop.sh"),
-                    mode="0755",
-                )
-            ],
-        }
-        if config.tls.mode == "provided":
-            uploads["nginx"] += [
-                Upload(f"{CERT_DIR}/tls.crt", secrets["tlsCertificate"]),
-                Upload(f"{CERT_DIR}/tls.key", secrets["tlsPrivateKey"], mode="0600"),
-            ]
-        present = {s.name for s in specs}
-        return {name: files for name, files in uploads.items() if name in present}
-
-
-def nginx_conf(config: StackConfig, specs: Sequence[ServiceSpec]) -> str:
-    """The stack's nginx.conf: metrics and stub_status served only to nginx's own loopback and
-    the stack's internal network."""
-    return render_nginx_conf(
-        specs,
-        domain=config.domain,
-        tls_mode=config.tls.mode,
-        internal_networks=("127.0.0.1/32", str(config.subnet)),
-    )
 
 
 def _str_or_none(value: object | None) -> str | None:

@@ -2,7 +2,7 @@
 
 Generated values live only in Pulumi's encrypted state (pulumi-random), never in a file. Each name
 here is a placeholder the catalogue's `secret_env` templates may use. The values the stack gives are
-read once, by the program's entry (components/program.py), and passed in.
+read once, by the program's entry (program/__init__.py), and passed in.
 """
 
 from __future__ import annotations

@@ -16,7 +16,17 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.catalogue import HostMount, InitJob, ServiceSpec, dns_name, docker_cpus
+from model.catalogue import (
+    HostMount,
+    InitJob,
+    ServiceSpec,
+    container_name,
+    dns_name,
+    docker_cpus,
+    volume_name,
+    wait_timeout_s,
+)
+from model.topology import PortBinding
 
 LABEL_PREFIX = "com.investment-platform"
 JOB_LABEL = f"{LABEL_PREFIX}.job"
@@ -24,8 +34,6 @@ JOB_LABEL = f"{LABEL_PREFIX}.job"
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
 TMPFS_OPTS = "rw,nosuid,nodev,size=64m"
 
-CONFIG_WRITER_IMAGE = "busybox:1.37.0"
-"""The config writer's image: only sh, find and cp are needed."""
 STAGING_DIR = "/staging"
 """Where the config writer receives the uploads, in its own writable root filesystem."""
 TARGET_DIR = "/config"
@@ -41,18 +49,6 @@ WRITER_SCRIPT = (
 )
 WRITER_MEMORY_MIB = 32
 WRITER_CPUS = 0.25
-
-
-@dataclass(frozen=True)
-class PortBinding:
-    """A port published on the host."""
-
-    internal: int
-    """Port inside the container."""
-    external: int
-    """Port on the host."""
-    ip: str = "127.0.0.1"
-    """Host address to bind: loopback unless the port is meant to be public."""
 
 
 @dataclass(frozen=True)
@@ -166,22 +162,6 @@ def check_uploads(spec: ServiceSpec, uploads: Sequence[Upload]) -> None:
                 f"{spec.name}: upload {upload.path} must be under its config_dir "
                 f"({spec.config_dir or 'none declared'})"
             )
-
-
-def volume_name(prefix: str, service: str, role: str) -> str:
-    """Host name of a service's volume."""
-    return f"{prefix}-{dns_name(service)}-{role}"
-
-
-def container_name(prefix: str, service: str) -> str:
-    """Host name of a service's container."""
-    return f"{prefix}-{dns_name(service)}"
-
-
-def wait_timeout_s(spec: ServiceSpec) -> int:
-    """How long `pulumi up` waits for the container to turn healthy before failing."""
-    hc = spec.healthcheck
-    return hc.start_period_s + hc.retries * (hc.interval_s + hc.timeout_s) + 30
 
 
 def _volume_labels(args: ServiceArgs, *, data: bool) -> list[docker.VolumeLabelArgs]:

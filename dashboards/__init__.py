@@ -21,7 +21,7 @@ from grafana_foundation_sdk.models import common as common_m
 from grafana_foundation_sdk.models import dashboard as dashboard_m
 
 PROMETHEUS_UID = "prometheus"
-"""Stable uid of the Prometheus data source, which components/monitoring/grafana.py creates."""
+"""Stable uid of the Prometheus data source, which components/monitoring.py creates."""
 DATASOURCE = dashboard_m.DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
 
 Target = tuple[str, str]

@@ -1,7 +1,7 @@
 """`cost-monitoring`: the cost model's estimate per service, the budget and its headroom, and what
 the services would cost billed for what they use (cAdvisor usage times the same unit prices).
 
-The series come from the recording rules of components/monitoring/cost_metrics.py; the budget
+The series come from the recording rules of render/cost_metrics.py; the budget
 panels' colours use the stack's alert thresholds, so the dashboard turns orange and red exactly when
 CostNearBudget and CostOverBudget fire.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
-from components.cost import CostReport
-from components.monitoring import cost_metrics as cm
-from components.monitoring.settings import AlertingSettings
 from dashboards import Layout, bargauge_panel, row, stat_panel, timeseries_panel, to_json
+from model.alerting import AlertingSettings
+from model.cost import CostReport
+from render import cost_metrics as cm
 
 UID = "cost-monitoring"
 TITLE = "Cost monitoring"

@@ -9,7 +9,6 @@ from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
-from components.catalogue import ServiceSpec
 from dashboards import (
     Layout,
     row,
@@ -18,6 +17,7 @@ from dashboards import (
     to_json,
     up_mappings,
 )
+from model.catalogue import ServiceSpec
 
 UID = "investment-platform"
 TITLE = "Investment platform"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 def synthetic(n: int) -> tuple[object, ...]:
     """N small services shaped like the real ones (health check, volume, metrics, a dependency)."""
-    from components.catalogue import HealthCheck, MetricsEndpoint, ServiceSpec, Volume
+    from model.catalogue import HealthCheck, MetricsEndpoint, ServiceSpec, Volume
 
     return tuple(
         ServiceSpec(
@@ -47,12 +47,12 @@ def synthetic(n: int) -> tuple[object, ...]:
 
 def time_program(stack: str, runs: int, extra: int = 0) -> list[float]:
     """Run the mocked program `runs` times in this process; seconds per run."""
-    import components.catalogue as catalogue
-    import components.config as config
+    import model.catalogue as catalogue
+    import model.config as config
 
     original = catalogue.CATALOGUE
     if extra:
-        from components.hostplans import HOST_PLANS, HostPlan
+        from model.hostplans import HOST_PLANS, HostPlan
 
         # config.py binds the name at import, so both modules see the enlarged catalogue.
         catalogue.CATALOGUE = config.CATALOGUE = original + synthetic(extra)  # type: ignore
@@ -67,7 +67,7 @@ def time_program(stack: str, runs: int, extra: int = 0) -> list[float]:
             source="synthetic",
             as_of="2026-11",
         )
-    from components.offline import run_program
+    from commands.offline import run_program
 
     overrides = {"hostPlan": "bench-huge", "budgetUsd": 1000} if extra else None
     times = []
@@ -98,12 +98,12 @@ def time_program_fresh(stack: str, runs: int, extra: int = 0) -> list[float]:
 
 
 def time_cli(stack: str, runs: int) -> list[float]:
-    """Wall time of the whole `python -m components plan` command, start-up and imports included."""
+    """Wall time of the whole `python -m commands plan` command, start-up and imports included."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "components", "plan", "--stack", stack, "--format", "json"],
+            [sys.executable, "-m", "commands", "plan", "--stack", stack, "--format", "json"],
             cwd=ROOT,
             check=True,
             capture_output=True,
@@ -130,7 +130,7 @@ def main() -> None:
         stack, extra = args.child[0], int(args.child[1])
         print(time_program(stack, 1, extra=extra)[0])
         return
-    from components.catalogue import CATALOGUE
+    from model.catalogue import CATALOGUE
 
     base = len(CATALOGUE)
     print("| run | catalogue services | median s | min s | max s | ms per service |")

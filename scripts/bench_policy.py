@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.offline import run_program
-from components.policy_runner import run_policy_pack
+from commands.offline import run_program
+from commands.policy_runner import run_policy_pack
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.search import migrator  # noqa: E402
+from search import migrator  # noqa: E402
 from tests.search.dataset import (  # noqa: E402
     REAL_STOCKS,
     create_stocks_table,

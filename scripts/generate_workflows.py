@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.workflows.files import infra_files  # noqa: E402
+from render.workflows.files import infra_files  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,7 @@ def validate_within_budget(
         report(
             f"billed ${billed:.2f}/month exceeds the ${budget:.2f} budget by "
             f"${billed - budget:.2f}; choose a smaller hostPlan, lower service limits or drop a "
-            "fixed cost (see `python -m components cost`).",
+            "fixed cost (see `python -m commands cost`).",
             None,
         )
 

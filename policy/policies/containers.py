@@ -33,7 +33,7 @@ def validate_limits(
         report(
             f"container '{service}' has no {' and no '.join(missing)} limit; an unlimited "
             "container can starve or OOM the whole host. Set cpus and memory_mib in its "
-            "ServiceSpec (components/catalogue.py) or the stack's services override.",
+            "ServiceSpec (model/catalogue.py) or the stack's services override.",
             None,
         )
 

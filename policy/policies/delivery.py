@@ -78,7 +78,7 @@ def validate_deploy_only_on_main(
     if problems:
         report(
             f"{path}: {'; '.join(problems)}. Add that condition to the deploy job "
-            "(components/workflows/app_ci.py ON_MAIN_PUSH).",
+            "(render/workflows/app_ci.py ON_MAIN_PUSH).",
             None,
         )
 

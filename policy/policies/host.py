@@ -38,7 +38,7 @@ def validate_privileged(
         report(
             f"container '{workload.service}' runs {workload.image} privileged, which gives it the "
             f"whole host; only {listing(entries)} may. Drop privileged and add the single "
-            "capability it needs (cap_add in its ServiceSpec, components/catalogue.py) instead.",
+            "capability it needs (cap_add in its ServiceSpec, model/catalogue.py) instead.",
             workload.resource.urn,
         )
 
@@ -91,7 +91,7 @@ def validate_capabilities(
             report(
                 f"{where} adds {', '.join(extra)}, which this policy's allow-list does not grant "
                 f"({grant}). Remove them from cap_add in its ServiceSpec "
-                "(components/catalogue.py); SYS_ADMIN, NET_ADMIN or SYS_PTRACE reach into the "
+                "(model/catalogue.py); SYS_ADMIN, NET_ADMIN or SYS_PTRACE reach into the "
                 "host.",
                 workload.resource.urn,
             )
@@ -160,7 +160,7 @@ _MOUNT_FIX: Final = (
     "host. Mount a directory of its own instead (for the backup job's off-host copy, set "
     "backup.offhostDir in Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); a path "
     "this policy's allow-list grants a service and image may only be mounted read-only "
-    "(HostMount in components/catalogue.py)."
+    "(HostMount in model/catalogue.py)."
 )
 
 

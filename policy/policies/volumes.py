@@ -77,7 +77,7 @@ def validate_data_volumes_protected(
                 f"{', '.join(writers[volume.urn])} but is not protected, so a replace or "
                 "`pulumi destroy` deletes its data. Set protect=True and retain_on_delete=True "
                 "on it (the Service component does for a Volume with data=True, "
-                "components/catalogue.py); a label does not exempt it. Only protect can be "
+                "model/catalogue.py); a label does not exempt it. Only protect can be "
                 "checked: the analyzer protocol does not carry retainOnDelete.",
                 volume.urn,
             )

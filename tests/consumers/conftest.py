@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from components.catalogue import ServiceSpec, catalogue_by_name
-from components.tuning import tuned_env
+from model.catalogue import ServiceSpec, catalogue_by_name
+from model.tuning import tuned_env
 from tests.support.netns import DEFAULT_PATH
 from tests.support.tools import require_binary
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from components.catalogue import catalogue_by_name
-from components.offline import PlanResult, run_program
-from components.service import wait_timeout_s
+from commands.offline import PlanResult, run_program
+from model.catalogue import catalogue_by_name, wait_timeout_s
 from tests.support.postgres import PostgresServer
 from tests.support.tools import ROOT, require_binary, unavailable
 

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pytest
 
-from components.catalogue import CATALOGUE, dns_name
-from components.nginx import (
+from model.catalogue import CATALOGUE, dns_name
+from render.nginx import (
     HSTS_MAX_AGE_S,
     LOGIN_LIMIT,
     REQUEST_LIMIT,
@@ -442,7 +442,7 @@ def test_a_known_sni_with_another_host_header_is_misdirected(edge: Edge) -> None
 
 
 def test_certbot_reaches_the_webroot_through_the_internal_name(edge: Edge) -> None:
-    """scripts/certbot/certbot-loop.sh probes http://nginx/.well-known/acme-challenge/ with
+    """assets/certbot/certbot-loop.sh probes http://nginx/.well-known/acme-challenge/ with
     `wget -q -T 5 -O -` from the certbot container before asking Let's Encrypt (GNU wget here:
     see healthcheck_argv), resolving `nginx` through Docker's DNS."""
     challenge = edge.webroot / ".well-known" / "acme-challenge"

@@ -4,7 +4,7 @@ as Docker runs it, and postgres-exporter pointed at it the way its container is.
 All in a network namespace of their own (tests/support/netns.py), so PostgreSQL has its real port
 5432 (the health check names no port) and the exporter its real DATA_SOURCE_NAME with host
 `postgres`, resolved by a DNS responder at 127.0.0.11 (tests/support/dns.py). The server's
-arguments are components/tuning.py's `tuned_command` for the catalogue's postgres spec, as
+arguments are model/tuning.py's `tuned_command` for the catalogue's postgres spec, as
 components/platform.py gives them to the container.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from components.monitoring.alerts import alert_rules
-from components.tuning import tuned_command
+from model.tuning import tuned_command
+from render.alerts import alert_rules
 from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
 from tests.support.netns import Namespace, namespace, wait_until
 from tests.support.pgnetns import NamespacedPostgres, ServerStartError, start_in_namespace

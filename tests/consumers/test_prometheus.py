@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import resolve_specs
-from components.monitoring.prometheus import CONFIG_DIR, alerting_settings, prometheus_files
-from components.stackcost import stack_cost
+from model.config import resolve_specs
+from model.stackcost import stack_cost
+from render.prometheus import prometheus_files
 from tests.consumers.conftest import spec
-from tests.monitoring.conftest import stack_config, write_files
 from tests.support.netns import Namespace, namespace, wait_until
+from tests.support.stacks import stack_config, write_files
 from tests.support.tools import require_binary
 
 pytestmark = [pytest.mark.consumer, pytest.mark.netns, pytest.mark.promtool]
@@ -37,13 +37,13 @@ pytestmark = [pytest.mark.consumer, pytest.mark.netns, pytest.mark.promtool]
 NEVER = "0001-01-01T00:00:00Z"
 """lastEvaluation of a group that has not been evaluated yet."""
 DATA_DIR = "/prometheus"
+CONFIG_DIR = spec("prometheus").config_dir or ""
+"""Where the prometheus container reads its files (its config volume)."""
 
 
 def rendered(stack: str) -> dict[str, str]:
     config = stack_config(stack)
-    return prometheus_files(
-        resolve_specs(config), stack_cost(config), alerting_settings(config), stack=stack
-    )
+    return prometheus_files(resolve_specs(config), stack_cost(config), config.alerting, stack=stack)
 
 
 class Prometheus:

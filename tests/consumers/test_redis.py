@@ -4,7 +4,7 @@ redis exporter pointed at it the way its container is.
 All in a network namespace of their own (tests/support/netns.py), so Redis has its real port 6379
 and the exporter its real address `redis://redis:6379`, resolved by a DNS responder at
 127.0.0.11 (tests/support/dns.py) through the resolv.conf Docker writes. Command, user and
-environment come from the catalogue and components/tuning.py, as components/platform.py gives them
+environment come from the catalogue and model/tuning.py, as components/platform.py gives them
 to the container, so a change there is tested here.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from components.monitoring.alerts import alert_rules
-from components.tuning import redis_maxmemory_mib, tuned_command
+from model.tuning import redis_maxmemory_mib, tuned_command
+from render.alerts import alert_rules
 from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
 from tests.support.netns import Namespace, Process, namespace, wait_until
 from tests.support.tools import ROOT, require_binary

@@ -1,5 +1,5 @@
 """The dashboards' PromQL goes through the same real promtool as the monitoring tests."""
 
-from tests.monitoring.conftest import promtool
+from tests.support.stacks import promtool
 
 __all__ = ["promtool"]

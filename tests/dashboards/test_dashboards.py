@@ -13,13 +13,13 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from components.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
-from components.monitoring.cost_metrics import cost_rule_groups
-from components.monitoring.prometheus import scrape_jobs
-from components.monitoring.settings import AlertingSettings
-from components.stackcost import stack_cost
 from dashboards import PROMETHEUS_UID, cost_monitoring, investment_platform, panels, queries
-from tests.monitoring.conftest import stack_config, write_files
+from model.alerting import AlertingSettings
+from model.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
+from model.stackcost import stack_cost
+from render.cost_metrics import cost_rule_groups
+from render.prometheus import scrape_jobs
+from tests.support.stacks import stack_config, write_files
 
 
 @pytest.fixture(scope="module")

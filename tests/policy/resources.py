@@ -7,7 +7,7 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
-from components.offline import PlanResult, RecordedResource, struct_from_bytes
+from commands.offline import PlanResult, RecordedResource, struct_from_bytes
 
 PROJECT = "investment-platform"
 SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components.offline import PlanResult, RecordedResource
-from components.policy_runner import Violation, run_policy_pack
-from components.workflows.app_ci import AppCiSettings, app_ci_workflow
-from components.workflows.infra_ci import InfraCiSettings, infra_workflow
-from components.workflows.render import render_workflow
+from commands.offline import PlanResult, RecordedResource
+from commands.policy_runner import Violation, run_policy_pack
+from render.workflows.app_ci import AppCiSettings, app_ci_workflow
+from render.workflows.infra_ci import InfraCiSettings, infra_workflow
+from render.workflows.render import render_workflow
 from tests.policy.resources import (
     VOLUME,
     container,
@@ -386,7 +386,7 @@ FAILING = [
         [
             "mandatory: container-resource-limits: investment-redis-container: container 'redis' "
             "has no cpus and no memory limit; an unlimited container can starve or OOM the whole "
-            "host. Set cpus and memory_mib in its ServiceSpec (components/catalogue.py) or the "
+            "host. Set cpus and memory_mib in its ServiceSpec (model/catalogue.py) or the "
             "stack's services override.",
         ],
         id="container-resource-limits",
@@ -396,7 +396,7 @@ FAILING = [
         [
             "mandatory: container-resource-limits: investment-airflow-migrate: container "
             "'airflow' has no cpus limit; an unlimited container can starve or OOM the whole "
-            "host. Set cpus and memory_mib in its ServiceSpec (components/catalogue.py) or the "
+            "host. Set cpus and memory_mib in its ServiceSpec (model/catalogue.py) or the "
             "stack's services override.",
         ],
         id="container-resource-limits-job",
@@ -478,7 +478,7 @@ FAILING = [
             "mandatory: privileged-allow-list: investment-backend-container: container 'backend' "
             "runs an unidentified image privileged, which gives it the whole host; only cadvisor "
             "running gcr.io/cadvisor/cadvisor may. Drop privileged and add the single capability "
-            "it needs (cap_add in its ServiceSpec, components/catalogue.py) instead.",
+            "it needs (cap_add in its ServiceSpec, model/catalogue.py) instead.",
         ],
         id="privileged-allow-list",
     ),
@@ -549,7 +549,7 @@ FAILING = [
             "mandatory: deploy-only-on-main: app-ci-workflow: .github/workflows/ci.yml: job "
             "'deploy' runs on pull_request, push without the condition `if: github.event_name == "
             "'push' && github.ref == 'refs/heads/main'`. Add that condition to the deploy job "
-            "(components/workflows/app_ci.py ON_MAIN_PUSH).",
+            "(render/workflows/app_ci.py ON_MAIN_PUSH).",
         ],
         id="deploy-only-on-main-pull-request",
     ),
@@ -559,7 +559,7 @@ FAILING = [
             "mandatory: deploy-only-on-main: app-ci-workflow: .github/workflows/ci.yml: job "
             "'deploy' runs on push without the condition `if: github.event_name == 'push' && "
             "github.ref == 'refs/heads/main'`. Add that condition to the deploy job "
-            "(components/workflows/app_ci.py ON_MAIN_PUSH).",
+            "(render/workflows/app_ci.py ON_MAIN_PUSH).",
         ],
         id="deploy-only-on-main-any-branch",
     ),
@@ -568,7 +568,7 @@ FAILING = [
         [
             "mandatory: monthly-cost-within-budget: stack: billed $52.53/month exceeds the $50.00 "
             "budget by $2.53; choose a smaller hostPlan, lower service limits or drop a fixed "
-            "cost (see `python -m components cost`).",
+            "cost (see `python -m commands cost`).",
         ],
         id="monthly-cost-within-budget",
     ),
@@ -577,7 +577,7 @@ FAILING = [
         [
             "mandatory: monthly-cost-within-budget: stack: billed $8.78/month exceeds the $5.00 "
             "budget by $3.78; choose a smaller hostPlan, lower service limits or drop a fixed "
-            "cost (see `python -m components cost`).",
+            "cost (see `python -m commands cost`).",
         ],
         id="monthly-cost-within-the-stacks-own-lower-budget",
     ),
@@ -726,7 +726,7 @@ PLANTED = [
             "directory of its own instead (for the backup job's off-host copy, set "
             "backup.offhostDir in Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); a "
             "path this policy's allow-list grants a service and image may only be mounted "
-            "read-only (HostMount in components/catalogue.py).",
+            "read-only (HostMount in model/catalogue.py).",
         ],
         id="docker-socket-bind",
     ),
@@ -754,7 +754,7 @@ PLANTED = [
             "instead (for the backup job's off-host copy, set backup.offhostDir in "
             "Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); a path this policy's "
             "allow-list grants a service and image may only be mounted read-only (HostMount in "
-            "components/catalogue.py).",
+            "model/catalogue.py).",
         ],
         id="docker-socket-mount",
     ),
@@ -781,7 +781,7 @@ PLANTED = [
             "its own instead (for the backup job's off-host copy, set backup.offhostDir in "
             "Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); a path this policy's "
             "allow-list grants a service and image may only be mounted read-only (HostMount in "
-            "components/catalogue.py).",
+            "model/catalogue.py).",
         ],
         id="system-and-home-paths",
     ),
@@ -799,7 +799,7 @@ PLANTED = [
             "the host. Mount a directory of its own instead (for the backup job's off-host copy, "
             "set backup.offhostDir in Pulumi.<stack>.yaml to one, e.g. /srv/investment-backups); "
             "a path this policy's allow-list grants a service and image may only be mounted "
-            "read-only (HostMount in components/catalogue.py).",
+            "read-only (HostMount in model/catalogue.py).",
         ],
         id="backup-offhost-dir",
     ),
@@ -821,7 +821,7 @@ PLANTED = [
             "and home directories give a container the host. Mount a directory of its own instead "
             "(for the backup job's off-host copy, set backup.offhostDir in Pulumi.<stack>.yaml to "
             "one, e.g. /srv/investment-backups); a path this policy's allow-list grants a service "
-            "and image may only be mounted read-only (HostMount in components/catalogue.py).",
+            "and image may only be mounted read-only (HostMount in model/catalogue.py).",
         ],
         id="cadvisor-mount-read-write",
     ),
@@ -835,7 +835,7 @@ PLANTED = [
             "directories give a container the host. Mount a directory of its own instead (for the "
             "backup job's off-host copy, set backup.offhostDir in Pulumi.<stack>.yaml to one, "
             "e.g. /srv/investment-backups); a path this policy's allow-list grants a service and "
-            "image may only be mounted read-only (HostMount in components/catalogue.py).",
+            "image may only be mounted read-only (HostMount in model/catalogue.py).",
         ],
         id="cadvisor-label-on-another-image",
     ),
@@ -855,7 +855,7 @@ PLANTED = [
             "give a container the host. Mount a directory of its own instead (for the backup "
             "job's off-host copy, set backup.offhostDir in Pulumi.<stack>.yaml to one, e.g. "
             "/srv/investment-backups); a path this policy's allow-list grants a service and image "
-            "may only be mounted read-only (HostMount in components/catalogue.py).",
+            "may only be mounted read-only (HostMount in model/catalogue.py).",
         ],
         id="volume-binding-a-host-path",
     ),
@@ -877,7 +877,7 @@ PLANTED = [
             "directories give a container the host. Mount a directory of its own instead (for the "
             "backup job's off-host copy, set backup.offhostDir in Pulumi.<stack>.yaml to one, "
             "e.g. /srv/investment-backups); a path this policy's allow-list grants a service and "
-            "image may only be mounted read-only (HostMount in components/catalogue.py).",
+            "image may only be mounted read-only (HostMount in model/catalogue.py).",
         ],
         id="device",
     ),
@@ -900,11 +900,11 @@ PLANTED = [
             "'backend' running ghcr.io/investment-platform/backend adds SYS_ADMIN, NET_ADMIN, "
             "which this policy's allow-list does not grant (it has no entry for backend running "
             "ghcr.io/investment-platform/backend). Remove them from cap_add in its ServiceSpec "
-            "(components/catalogue.py); SYS_ADMIN, NET_ADMIN or SYS_PTRACE reach into the host.",
+            "(model/catalogue.py); SYS_ADMIN, NET_ADMIN or SYS_PTRACE reach into the host.",
             "mandatory: capabilities-allow-list: investment-nginx-container: container 'nginx' "
             "running docker.io/library/nginx adds SYS_PTRACE, which this policy's allow-list does "
             "not grant (its entry grants NET_BIND_SERVICE, SETUID, SETGID, CHOWN). Remove them "
-            "from cap_add in its ServiceSpec (components/catalogue.py); SYS_ADMIN, NET_ADMIN or "
+            "from cap_add in its ServiceSpec (model/catalogue.py); SYS_ADMIN, NET_ADMIN or "
             "SYS_PTRACE reach into the host.",
         ],
         id="capability-beyond-the-allow-list",
@@ -937,7 +937,7 @@ PLANTED = [
             "'postgres' running ghcr.io/investment-platform/backend adds CHOWN, DAC_OVERRIDE, "
             "FOWNER, SETUID, SETGID, which this policy's allow-list does not grant (it has no "
             "entry for postgres running ghcr.io/investment-platform/backend). Remove them from "
-            "cap_add in its ServiceSpec (components/catalogue.py); SYS_ADMIN, NET_ADMIN or "
+            "cap_add in its ServiceSpec (model/catalogue.py); SYS_ADMIN, NET_ADMIN or "
             "SYS_PTRACE reach into the host.",
         ],
         id="capabilities-label-on-another-image",
@@ -985,7 +985,7 @@ PLANTED = [
             "'investment-postgres-data' is mounted read-write by postgres at /data but is not "
             "protected, so a replace or `pulumi destroy` deletes its data. Set protect=True and "
             "retain_on_delete=True on it (the Service component does for a Volume with data=True, "
-            "components/catalogue.py); a label does not exempt it. Only protect can be checked: "
+            "model/catalogue.py); a label does not exempt it. Only protect can be checked: "
             "the analyzer protocol does not carry retainOnDelete.",
         ],
         id="data-volume-labelled-scratch",
@@ -1006,7 +1006,7 @@ PLANTED = [
             "'investment-celery-beat-schedule' is mounted read-write by postgres at "
             "/var/lib/postgresql/data but is not protected, so a replace or `pulumi destroy` "
             "deletes its data. Set protect=True and retain_on_delete=True on it (the Service "
-            "component does for a Volume with data=True, components/catalogue.py); a label does "
+            "component does for a Volume with data=True, model/catalogue.py); a label does "
             "not exempt it. Only protect can be checked: the analyzer protocol does not carry "
             "retainOnDelete.",
         ],
@@ -1023,7 +1023,7 @@ PLANTED = [
             "mandatory: privileged-allow-list: investment-backend-container: container 'cadvisor' "
             "runs ghcr.io/investment-platform/backend privileged, which gives it the whole host; "
             "only cadvisor running gcr.io/cadvisor/cadvisor may. Drop privileged and add the "
-            "single capability it needs (cap_add in its ServiceSpec, components/catalogue.py) "
+            "single capability it needs (cap_add in its ServiceSpec, model/catalogue.py) "
             "instead.",
         ],
         id="privileged-label-on-another-image",

@@ -161,7 +161,7 @@ CASES = [
         stack(outputs(cost=cost(50.01))),
         [
             "billed $50.01/month exceeds the $50.00 budget by $0.01; choose a smaller hostPlan, "
-            "lower service limits or drop a fixed cost (see `python -m components cost`)."
+            "lower service limits or drop a fixed cost (see `python -m commands cost`)."
         ],
         id="monthly-cost-within-budget",
     ),
@@ -237,7 +237,7 @@ CASES = [
         args(CONTAINER, job_props("airflow", memory=None)),
         [
             "container 'airflow' has no memory limit; an unlimited container can starve or OOM "
-            "the whole host. Set cpus and memory_mib in its ServiceSpec (components/catalogue.py) "
+            "the whole host. Set cpus and memory_mib in its ServiceSpec (model/catalogue.py) "
             "or the stack's services override."
         ],
         id="container-resource-limits-job",
@@ -333,7 +333,7 @@ CASES = [
         [
             "container 'cadvisor' runs ghcr.io/acme/backend privileged, which gives it the whole "
             "host; only cadvisor running gcr.io/cadvisor/cadvisor may. Drop privileged and add the "
-            "single capability it needs (cap_add in its ServiceSpec, components/catalogue.py) "
+            "single capability it needs (cap_add in its ServiceSpec, model/catalogue.py) "
             "instead."
         ],
         id="privileged-allow-list",
@@ -345,7 +345,7 @@ CASES = [
         [
             "container 'nginx' running docker.io/library/nginx adds ALL, which this policy's "
             "allow-list does not grant (its entry grants NET_BIND_SERVICE, SETUID, SETGID, CHOWN). "
-            "Remove them from cap_add in its ServiceSpec (components/catalogue.py); SYS_ADMIN, "
+            "Remove them from cap_add in its ServiceSpec (model/catalogue.py); SYS_ADMIN, "
             "NET_ADMIN or SYS_PTRACE reach into the host."
         ],
         id="capabilities-allow-list",
@@ -374,7 +374,7 @@ CASES = [
             "and home directories give a container the host. Mount a directory of its own instead "
             "(for the backup job's off-host copy, set backup.offhostDir in Pulumi.<stack>.yaml to "
             "one, e.g. /srv/investment-backups); a path this policy's allow-list grants a service "
-            "and image may only be mounted read-only (HostMount in components/catalogue.py)."
+            "and image may only be mounted read-only (HostMount in model/catalogue.py)."
         ],
         id="no-sensitive-host-mounts-extra-paths-add",
     ),
@@ -422,7 +422,7 @@ CASES = [
         [
             "volume 'v' is mounted read-write by db at /d but is not protected, so a replace or "
             "`pulumi destroy` deletes its data. Set protect=True and retain_on_delete=True on it "
-            "(the Service component does for a Volume with data=True, components/catalogue.py); a "
+            "(the Service component does for a Volume with data=True, model/catalogue.py); a "
             "label does not exempt it. Only protect can be checked: the analyzer protocol does not "
             "carry retainOnDelete."
         ],
@@ -466,7 +466,7 @@ CASES = [
         [
             ".github/workflows/ci.yml: job 'ship' runs on push without the condition `if: "
             "github.event_name == 'push' && github.ref == 'refs/heads/main'`. Add that condition "
-            "to the deploy job (components/workflows/app_ci.py ON_MAIN_PUSH)."
+            "to the deploy job (render/workflows/app_ci.py ON_MAIN_PUSH)."
         ],
         id="deploy-only-on-main-configured-jobs",
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from components.search import migrator
+from search import migrator
 
 pytestmark = pytest.mark.postgres
 

@@ -10,8 +10,8 @@ import re
 import psycopg
 import pytest
 
-from components.search import migrator
-from components.search.migrator import Migration, MigrationError, UnknownVersionError
+from search import migrator
+from search.migrator import Migration, MigrationError, UnknownVersionError
 from tests.search.dataset import create_stocks_table, insert_real_stocks
 
 pytestmark = pytest.mark.postgres
@@ -310,7 +310,7 @@ def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(
 
 
 def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platform):
-    # The privilege model of the Database component (components/dbprivileges.py): the owner role
+    # The privilege model of the Database component (model/dbprivileges.py): the owner role
     # creates `stocks` (the application's own migrations) and runs the search migrations; the
     # runtime role may only call the functions.
     owner_dsn = platform.dsn("investment_db", "owner")

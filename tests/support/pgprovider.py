@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from components.dbprivileges import (
+from model.dbprivileges import (
     DefaultPrivileges,
     Grant,
     LoginRole,

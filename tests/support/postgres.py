@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.dbprivileges import Names, PrivilegeModel, privilege_model
+from model.dbprivileges import Names, PrivilegeModel, privilege_model
 from tests.support import pgprovider
 
 SUPERUSER = "postgres"
@@ -157,7 +157,7 @@ PLATFORM_PASSWORDS: dict[str, str] = {
 @dataclass
 class PlatformCluster:
     """A cluster set up as the Database component sets up the platform's server: the SQL the
-    provider runs for `components.dbprivileges.privilege_model`, applied as the superuser."""
+    provider runs for `model.dbprivileges.privilege_model`, applied as the superuser."""
 
     server: PostgresServer
     model: PrivilegeModel
@@ -217,7 +217,7 @@ def seed_platform(cluster: PlatformCluster) -> None:
     search migrations applied as the owner role, and an Airflow table created by Airflow's role."""
     import psycopg
 
-    from components.search import migrator
+    from search import migrator
     from tests.search.dataset import create_stocks_table, insert_real_stocks
 
     app_db = cluster.model.app_database

@@ -1,0 +1,30 @@
+"""The bridge from a validated stack config to the pure cost model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from model.catalogue import ServiceSpec
+from model.config import StackConfig, resolve_specs
+from model.cost import CostReport, FixedItem, ServiceLimits, estimate
+from model.hostplans import HOST_PLANS
+
+
+def service_limits(specs: Sequence[ServiceSpec]) -> list[ServiceLimits]:
+    """The limits of the services."""
+    return [ServiceLimits(name=s.name, cpus=s.cpus, memory_mib=s.memory_mib) for s in specs]
+
+
+def stack_cost(config: StackConfig, specs: Sequence[ServiceSpec] | None = None) -> CostReport:
+    """The stack's cost report: its plan, its services' limits (the services it runs unless
+    `specs` says otherwise), its fixed items and budget."""
+    return estimate(
+        HOST_PLANS[config.host_plan],
+        service_limits(resolve_specs(config) if specs is None else specs),
+        os_reserve_mib=config.os_reserve_mib,
+        fixed=[
+            FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
+            for f in config.fixed_costs
+        ],
+        budget_usd=config.budget_usd,
+    )

@@ -1,0 +1,137 @@
+"""The Pulumi program's body, kept out of `__main__.py` so that file only wires things together.
+
+Config and secrets are read here, once, and passed down as typed args: no component reads config.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.config import (
+    CONFIG,
+    get_config_env,
+    get_config_secret_keys_env,
+    is_config_secret,
+)
+
+from components.platform import Platform, PlatformArgs, summary
+from components.workflow_files import WorkflowFiles
+from model.base import check_http_url
+from model.catalogue import ServiceSpec
+from model.config import (
+    PROJECT,
+    SECRET_KEYS,
+    ConfigError,
+    StackConfig,
+    load_config,
+    resolve_specs,
+)
+from model.topology import tunnel_forwards
+from program.tunnel import TunnelError, open_tunnel, parse_ssh_target
+
+
+@dataclass(frozen=True)
+class StackInput:
+    """What the engine handed the program: the stack's config and which keys are secrets."""
+
+    stack: str
+    raw: dict[str, str]
+    """Every `investment-platform:*` key without the namespace, as the engine passes it."""
+    secret_keys: frozenset[str]
+    """The keys (without namespace) given with `pulumi config set --secret`."""
+
+
+def stack_input() -> StackInput:
+    """The whole `investment-platform:*` config of the stack, and which keys are secrets.
+
+    pulumi.Config only answers for keys asked by name, and a mistyped key in a stack file must be
+    an error, not silently ignored; so read the whole map the engine handed to the program. The
+    Python language host hands it over in the PULUMI_CONFIG environment variable (secret keys in
+    PULUMI_CONFIG_SECRET_KEYS); the SDK's mocks and `set_all_config` put it in the runtime's map,
+    which wins where both have a key.
+    """
+    prefix = f"{PROJECT}:"
+    merged = {**get_config_env(), **CONFIG.get()}
+    env_secrets = set(get_config_secret_keys_env())
+    raw = {k.removeprefix(prefix): str(v) for k, v in merged.items() if k.startswith(prefix)}
+    secret = {key for key in raw if is_config_secret(prefix + key) or prefix + key in env_secrets}
+    return StackInput(pulumi.get_stack(), raw, frozenset(secret))
+
+
+def stack_secrets(config: StackConfig, given: Mapping[str, str]) -> dict[str, str]:
+    """The secrets the stack gives, by key (empty ones dropped); refuses a missing required one
+    or a malformed one, with a message naming the key and never the value."""
+    where = f"Pulumi.{config.stack}.yaml: {PROJECT}"
+    required = []
+    if config.tls.mode == "provided":
+        required += [
+            ("tlsCertificate", "tls.mode is provided", "< fullchain.pem"),
+            ("tlsPrivateKey", "tls.mode is provided", "< privkey.pem"),
+        ]
+    if config.registry is not None:
+        required.append(("registryPassword", "registry is set", "<token>"))
+    for key, because, value in required:
+        if not given.get(key):
+            raise ConfigError(
+                f"{where}:{key}: {because}, so this secret is required: "
+                f"`pulumi config set --secret {key} {value}`"
+            )
+    webhook = given.get("alertingWebhookUrl")
+    if webhook is not None:
+        try:
+            check_http_url(webhook)
+        except ValueError:
+            raise ConfigError(
+                f"{where}:alertingWebhookUrl: is not a usable http(s) URL (the value is a secret "
+                "and is not shown)"
+            ) from None
+    return {key: value for key, value in given.items() if value}
+
+
+def under_mocks() -> bool:
+    """Whether the program runs under the SDK's mocks (offline plan, tests), where nothing real
+    can be reached and no tunnel is opened."""
+    return isinstance(settings.get_monitor(), mocks.MockMonitor)
+
+
+def load_stack() -> tuple[StackConfig, dict[str, pulumi.Output[str]]]:
+    """The validated config and secrets, or stop the program with one line naming the key."""
+    given = stack_input()
+    try:
+        config = load_config(given.stack, given.raw, given.secret_keys)
+        secrets = stack_secrets(config, {k: v for k, v in given.raw.items() if k in SECRET_KEYS})
+    except ConfigError as exc:
+        # RunError makes the CLI print the message without a Python traceback.
+        raise pulumi.RunError(str(exc)) from None
+    return config, {key: pulumi.Output.secret(value) for key, value in secrets.items()}
+
+
+def open_management_tunnel(config: StackConfig, specs: Sequence[ServiceSpec]) -> None:
+    """Open the SSH tunnel to PostgreSQL and Grafana for this operation, when the stack uses it."""
+    if not config.tunnel_enabled or under_mocks():
+        return
+    try:
+        # The language host is this process's parent; the engine stops it last, after deletes.
+        open_tunnel(
+            parse_ssh_target(config.docker_host),
+            tunnel_forwards(config, specs),
+            watch_pid=os.getppid(),
+        )
+    except TunnelError as exc:
+        raise pulumi.RunError(f"tunnel: {exc}") from None
+
+
+def main() -> None:
+    """Build the platform for the current stack and export what it is and costs."""
+    config, secrets = load_stack()
+    specs = resolve_specs(config)
+    open_management_tunnel(config, specs)
+    platform = Platform("investment", PlatformArgs(config=config, specs=specs, secrets=secrets))
+    if config.github is not None:
+        WorkflowFiles("investment-app-ci", config.github)
+    for key, value in summary(platform, config).items():
+        pulumi.export(key, value)
