@@ -14,9 +14,9 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
 from dashboards import Layout, bargauge_panel, row, stat_panel, timeseries_panel, to_json
+from model import series as cm
 from model.alerting import AlertingSettings
 from model.cost import CostReport
-from render import cost_metrics as cm
 
 UID = "cost-monitoring"
 TITLE = "Cost monitoring"

@@ -21,7 +21,6 @@ from typing import Any, Literal, cast, get_args
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from model.base import ConfigModel
-from render.workflows.app_ci import AppCiSettings
 
 CONFIG_KEY = "investment-platform:github"
 
@@ -32,6 +31,124 @@ KNOWN_WORKFLOWS: tuple[WorkflowName, ...] = get_args(WorkflowName)
 _REPOSITORY = re.compile(
     r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)/(?P<name>[A-Za-z0-9._-]+)$"
 )
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_IMAGE_PREFIX = re.compile(r"^[a-z0-9.-]+(?::\d+)?(?:/[a-z0-9._-]+)+$")
+
+
+def check_relative_path(value: str) -> str:
+    """Return `value` if it is a path inside the repository, else raise ValueError."""
+    parts = value.split("/")
+    if not value or value.startswith("/") or ".." in parts or "" in parts:
+        raise ValueError(f"'{value}' must be a relative path inside the repository")
+    return value
+
+
+class ImageBuild(ConfigModel):
+    """One image the application's CI builds."""
+
+    name: str
+    """Image name (lowercase) and its Buildx cache scope, so images never share a cache."""
+    context: str
+    """Build context directory, relative to the repository root."""
+    dockerfile: str | None = None
+    """Dockerfile path relative to the repository root; defaults to `<context>/Dockerfile`."""
+
+    @field_validator("name")
+    @classmethod
+    def _lowercase(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"image name '{value}' must match {_NAME.pattern}")
+        return value
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        return None if value is None else check_relative_path(value)
+
+    @property
+    def dockerfile_path(self) -> str:
+        """The Dockerfile the build uses."""
+        return self.dockerfile or f"{self.context}/Dockerfile"
+
+
+class AppCiSettings(ConfigModel):
+    """What the application's CI needs to know about the application repository."""
+
+    image_prefix: str
+    """Registry path the images are pushed to on main, e.g. `ghcr.io/acme/investment-platform`."""
+    python_version: str = "3.11"
+    """Backend Python version (matches the backend image)."""
+    node_version: str = "20"
+    """Frontend Node.js version."""
+    backend_dir: str = "backend"
+    """Backend source directory."""
+    frontend_dir: str = "frontend"
+    """Frontend source directory (holds package.json and package-lock.json)."""
+    backend_requirements: tuple[str, ...] = ("requirements.txt", "requirements-dev.txt")
+    """Requirement files installed for quality and tests, relative to backend_dir."""
+    backend_quality_commands: tuple[str, ...] = ("ruff check .", "ruff format --check .", "mypy .")
+    """Lint and type checks, run in backend_dir."""
+    backend_test_command: str = "pytest -q"
+    """Backend tests, run in backend_dir with DATABASE_URL and REDIS_URL set."""
+    frontend_quality_commands: tuple[str, ...] = ("npm run lint", "npm run typecheck")
+    """Lint and type checks, run in frontend_dir."""
+    frontend_test_command: str = "npm test"
+    """Frontend tests, run in frontend_dir."""
+    postgres_image: str = "postgres:15.13-alpine"
+    """Service container for the backend tests: the same PostgreSQL as production."""
+    redis_image: str = "redis:7.4.2-alpine"
+    """Service container for the backend tests: the same Redis as production."""
+    images: tuple[ImageBuild, ...] = Field(
+        default=(
+            ImageBuild(name="backend", context="backend"),
+            ImageBuild(name="frontend", context="frontend"),
+        ),
+        min_length=1,
+    )
+    """Images to build, one matrix entry (and one cache scope) each."""
+    infra_paths: tuple[str, ...] = ("docker-compose*.yml", "deploy/**")
+    """Deployment files: a change here rebuilds (from cache) and redeploys."""
+    deploy_environment: str = "production"
+    """GitHub environment of the deploy job; give it required reviewers to gate deploys."""
+    deploy_url: str | None = None
+    """Public URL shown on the deployment."""
+    deploy_command: str = './deploy/deploy.sh "$IMAGE_TAG"'
+    """Script the deploy job runs on main, with IMAGE_PREFIX and IMAGE_TAG (the commit SHA) set."""
+    deploy_secrets: tuple[str, ...] = ("DEPLOY_SSH_KEY", "DEPLOY_HOST")
+    """Environment secrets passed to the deploy command as variables of the same name."""
+
+    @field_validator("image_prefix")
+    @classmethod
+    def _registry_path(cls, value: str) -> str:
+        if not _IMAGE_PREFIX.match(value):
+            raise ValueError(
+                f"'{value}' must be a lowercase registry path such as ghcr.io/owner/name"
+            )
+        return value
+
+    @field_validator("backend_dir", "frontend_dir")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return check_relative_path(value)
+
+    @field_validator("deploy_secrets")
+    @classmethod
+    def _env_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"secret name '{name}' must match {_ENV_NAME.pattern}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_images(self) -> AppCiSettings:
+        names = [image.name for image in self.images]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"image names must be unique (cache scopes): {', '.join(duplicates)}")
+        return self
 
 
 def _default_prefix(repository: str) -> str:

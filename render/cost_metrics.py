@@ -14,23 +14,24 @@ from __future__ import annotations
 from typing import Any
 
 from model.cost import CostReport
+from model.series import (
+    BILLED,
+    BUDGET,
+    CPU_UNIT,
+    ESTIMATE,
+    EXTERNAL,
+    HEADROOM,
+    MEMORY_UNIT,
+    OVERHEAD,
+    PROJECTED,
+    USAGE,
+    USAGE_CPU,
+    USAGE_MEMORY,
+    USED_RATIO,
+)
 
 GIB = 1024**3
 CADVISOR_RATE_WINDOW = "5m"
-
-ESTIMATE = "platform:cost_estimated_monthly_usd"
-OVERHEAD = "platform:cost_overhead_monthly_usd"
-BILLED = "platform:cost_billed_monthly_usd"
-BUDGET = "platform:budget_monthly_usd"
-EXTERNAL = "platform:cost_external_monthly_usd"
-PROJECTED = "platform:cost_projected_monthly_usd"
-HEADROOM = "platform:budget_headroom_usd"
-USED_RATIO = "platform:budget_used_ratio"
-CPU_UNIT = "platform:cost_cpu_unit_monthly_usd"
-MEMORY_UNIT = "platform:cost_memory_unit_monthly_usd"
-USAGE_CPU = "platform:cost_usage_cpu_monthly_usd"
-USAGE_MEMORY = "platform:cost_usage_memory_monthly_usd"
-USAGE = "platform:cost_usage_monthly_usd"
 
 
 def _number(value: float) -> str:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from render.workflows.app_ci import AppCiSettings
+from model.github import AppCiSettings
 from render.workflows.models import OutputModel
 from render.workflows.render import model_data, render_yaml
 

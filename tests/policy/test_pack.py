@@ -14,7 +14,8 @@ import yaml
 
 from commands.offline import PlanResult, RecordedResource
 from commands.policy_runner import Violation, run_policy_pack
-from render.workflows.app_ci import AppCiSettings, app_ci_workflow
+from model.github import AppCiSettings
+from render.workflows.app_ci import app_ci_workflow
 from render.workflows.infra_ci import InfraCiSettings, infra_workflow
 from render.workflows.render import render_workflow
 from tests.policy.resources import (

