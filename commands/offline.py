@@ -14,7 +14,7 @@ import asyncio
 import json
 import re
 import runpy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,10 +298,11 @@ def run_program(
     root: Path = ROOT,
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
-    program: Path | None = None,
+    program: Path | Callable[[], None] | None = None,
     extra_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PlanResult:
-    """Run `__main__.py` (or `program`) for `stack` under mocks; return what it registered.
+    """Run `__main__.py` (or `program`: a file, or a function that declares resources, for a
+    component's own tests) for `stack` under mocks; return what it registered.
 
     An error the program raises (e.g. an invalid config) becomes a ProgramError carrying its
     message and whatever had been registered before it.
@@ -323,7 +324,10 @@ def run_program(
 
     async def run() -> None:
         def program_body() -> None:
-            runpy.run_path(str(entry), run_name="__main__")
+            if callable(entry):
+                entry()
+            else:
+                runpy.run_path(str(entry), run_name="__main__")
 
         await run_pulumi_func(program_body)
         root_resource = settings.get_root_resource()

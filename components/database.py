@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_random as random
 
 with warnings.catch_warnings():
     # The SDK warns at import about a deprecated alias (DefaultPrivileg) that we never use; the
@@ -60,6 +59,16 @@ class DatabaseArgs:
     database. A plain string: it is a name in the privilege model, not a secret."""
     admin_password: pulumi.Input[str]
     """Its password, a secret Output or secret config value."""
+    owner_password: pulumi.Input[str]
+    """The owner role's password (the Secrets component's, given or generated)."""
+    app_password: pulumi.Input[str]
+    """The application role's password."""
+    backup_password: pulumi.Input[str]
+    """The backup role's password."""
+    airflow_password: pulumi.Input[str]
+    """Airflow's password."""
+    monitoring_password: pulumi.Input[str]
+    """The monitoring role's password."""
     sslmode: pulumi.Input[str] = "disable"
     """libpq sslmode for Pulumi's connections. `disable` fits a loopback SSH tunnel (the tunnel
     encrypts); use `require` when connecting over a network without one."""
@@ -77,23 +86,6 @@ class DatabaseArgs:
     """Airflow's login role, owner of `airflow_database`."""
     monitoring_role: str = "postgres_exporter"
     """postgres-exporter's login role, a member of pg_monitor, CONNECT on `postgres` only."""
-    owner_password: pulumi.Input[str] | None = None
-    """The owner role's password; None generates one with pulumi-random."""
-    app_password: pulumi.Input[str] | None = None
-    """The application role's password; None generates one."""
-    backup_password: pulumi.Input[str] | None = None
-    """The backup role's password; None generates one."""
-    airflow_password: pulumi.Input[str] | None = None
-    """Airflow's password; None generates one."""
-    monitoring_password: pulumi.Input[str] | None = None
-    """The monitoring role's password; None generates one."""
-    search_schema: bool = True
-    """Apply the search migrations during `pulumi up` (False: leave it to `db migrate`)."""
-    search_schema_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """Resources that must exist before the search migrations run: whatever creates the
-    application's `stocks` table (the backend's migrations, as the owner role).
-    Consumers of this component must depend on its outputs, not on the component itself, or a
-    backend that needs `app_password` and must precede the search schema makes a cycle."""
     protect: bool = True
     """Protect both databases from `pulumi destroy` and accidental replacement."""
 
@@ -109,21 +101,6 @@ class DatabaseArgs:
             airflow_role=self.airflow_role,
             monitoring_role=self.monitoring_role,
         )
-
-
-def _password(
-    parent: pulumi.Resource, name: str, given: pulumi.Input[str] | None
-) -> pulumi.Output[str]:
-    if given is not None:
-        return pulumi.Output.secret(given)
-    generated = random.RandomPassword(
-        name,
-        length=32,
-        # Letters and digits only: the password ends up in connection URLs and env files.
-        special=False,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    return generated.result
 
 
 class Database(pulumi.ComponentResource):
@@ -153,8 +130,6 @@ class Database(pulumi.ComponentResource):
     """postgres-exporter's login role."""
     monitoring_password: pulumi.Output[str]
     """Its password (secret)."""
-    search_schema_version: pulumi.Output[int]
-    """Newest applied search migration (0 when the schema is left to the CLI)."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -185,9 +160,7 @@ class Database(pulumi.ComponentResource):
             "airflow": args.airflow_password,
             "monitoring": args.monitoring_password,
         }
-        self._passwords = {
-            key: _password(self, f"{name}-{key}-password", value) for key, value in given.items()
-        }
+        self._passwords = {key: pulumi.Output.secret(value) for key, value in given.items()}
         self._roles = {
             role.name: postgresql.Role(
                 f"{name}-{role.key}-role",
@@ -238,10 +211,6 @@ class Database(pulumi.ComponentResource):
         ]
         """Roles, databases, extensions and privileges, for containers that must start after them
         (not the component itself: its search schema waits for the backend)."""
-        version: pulumi.Output[int] = pulumi.Output.from_input(0)
-        if args.search_schema:
-            version = self.add_search_schema(args.search_schema_after).version
-
         role = self._roles
         self.app_database = app_db.name
         self.owner_role = role[args.owner_role].name
@@ -255,7 +224,6 @@ class Database(pulumi.ComponentResource):
         self.airflow_password = pulumi.Output.secret(self._passwords["airflow"])
         self.monitoring_role = role[args.monitoring_role].name
         self.monitoring_password = pulumi.Output.secret(self._passwords["monitoring"])
-        self.search_schema_version = version
         self.register_outputs({key: getattr(self, key) for key in OUTPUTS})
 
     def add_search_schema(self, after: Sequence[pulumi.Resource]) -> SearchSchema:
@@ -344,6 +312,5 @@ OUTPUTS: tuple[str, ...] = (
     "airflow_password",
     "monitoring_role",
     "monitoring_password",
-    "search_schema_version",
 )
 """The component's outputs, as registered."""

@@ -230,7 +230,7 @@ class Platform(pulumi.ComponentResource):
             }
         )
 
-    def _create_database(self, name: str, config: StackConfig, postgres: Service) -> Database:
+    def _create_database(self, name: str, config: StackConfig, server: Service) -> Database:
         access = config.database
         secrets = self.secrets.values
         return Database(
@@ -246,9 +246,8 @@ class Platform(pulumi.ComponentResource):
                 backup_password=secrets["backup_db_password"],
                 airflow_password=secrets["airflow_db_password"],
                 monitoring_password=secrets["monitoring_db_password"],
-                search_schema=False,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[postgres.container]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[server.container]),
         )
 
 

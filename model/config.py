@@ -41,7 +41,7 @@ from model.base import (
     check_hostname,
     check_ssh_user,
 )
-from model.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpus
+from model.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpus, provider
 from model.cost import CapacityError, ServiceLimits, check_capacity
 from model.github import GitHubSettings
 from model.hostplans import HOST_PLANS
@@ -342,9 +342,9 @@ class StackConfig(ConfigModel):
 
     @property
     def postgres_address(self) -> IPv4Address:
-        """postgres's fixed address on the internal network."""
-        address = self.fixed_address(catalogue_by_name()["postgres"])
-        assert address is not None, "the catalogue gives postgres a fixed address"
+        """The database service's fixed address on the internal network."""
+        address = self.fixed_address(provider(CATALOGUE, "database"))
+        assert address is not None, "the catalogue gives the database service a fixed address"
         return address
 
     @property

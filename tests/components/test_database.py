@@ -96,12 +96,13 @@ def monitor():
 
 def _build(**overrides: Any) -> tuple[docker.Container, Database]:
     container = docker.Container("postgres", image="postgres:15.10-alpine")
+    passwords = {f"{key}_password": pulumi.Output.secret(f"{key}-given") for key in KEYS}
     args = DatabaseArgs(
         host="127.0.0.1",
         port=15432,
         admin_username="postgres",
         admin_password=pulumi.Output.secret("admin-secret"),
-        **overrides,
+        **{**passwords, **overrides},
     )
     database = Database("db", args, opts=pulumi.ResourceOptions(depends_on=[container]))
     return container, database
@@ -126,11 +127,11 @@ def _run(with_backend: bool = False, **overrides: Any) -> dict[str, Any]:
     @pulumi.runtime.test
     def program():
         extra: dict[str, pulumi.Output[str]] = {}
+        container, database = _build(**overrides)
         if with_backend:
             backend = docker.Container("backend", image="backend:1.0.0")
-            overrides["search_schema_after"] = [backend]
+            database.add_search_schema(after=[backend])
             extra["backend"] = backend.urn
-        container, database = _build(**overrides)
         extra["container"] = container.urn
 
         async def collect() -> None:
@@ -158,18 +159,16 @@ def test_component_type_children_and_parents(monitor):
     assert children == sorted(
         [
             (PROVIDER, "db-provider"),
-            (DYNAMIC, "db-search-schema"),
             (DATABASE, "db-airflow-db"),
             (DATABASE, "db-app-db"),
             (EXTENSION, "db-pg-trgm"),
             (EXTENSION, "db-unaccent"),
             *((ROLE, f"db-{key}-role") for key in KEYS),
-            *((PASSWORD, f"db-{key}-password") for key in KEYS),
             *((GRANT, f"db-{g.key}") for g in model.grants),
             *((DEFAULTS, f"db-{d.key}") for d in model.default_privileges),
         ]
     )
-    assert len(children) == 34
+    assert len(children) == 28
 
 
 KEYS = ("owner", "app", "backup", "airflow", "monitoring")
@@ -180,27 +179,23 @@ def test_outputs_are_real_and_passwords_secret(monitor):
     assert {k: values[k] for k in OUTPUT_NAMES} == {
         "app_database": ("investment_db", False),
         "owner_role": ("investment_owner", False),
-        "owner_password": ("generated-db-owner-password", True),
+        "owner_password": ("owner-given", True),
         "app_role": ("investment_app", False),
-        "app_password": ("generated-db-app-password", True),
+        "app_password": ("app-given", True),
         "backup_role": ("investment_backup", False),
-        "backup_password": ("generated-db-backup-password", True),
+        "backup_password": ("backup-given", True),
         "airflow_database": ("airflow", False),
         "airflow_role": ("airflow", False),
-        "airflow_password": ("generated-db-airflow-password", True),
+        "airflow_password": ("airflow-given", True),
         "monitoring_role": ("postgres_exporter", False),
-        "monitoring_password": ("generated-db-monitoring-password", True),
-        "search_schema_version": (6, False),
+        "monitoring_password": ("monitoring-given", True),
     }
 
 
-def test_generated_passwords_are_long_and_url_safe(monitor):
+def test_passwords_come_from_the_caller_and_nothing_is_generated_here(monitor):
+    # The Secrets component gives or generates every password; the Database only uses them.
     _run()
-    for key in KEYS:
-        assert _one(monitor, PASSWORD, f"db-{key}-password").inputs == {
-            "length": 32,
-            "special": False,
-        }
+    assert [r.name for r in monitor.registrations if r.type == PASSWORD] == []
 
 
 def test_provider_waits_for_the_container_and_everything_uses_the_provider(monitor):
@@ -377,27 +372,14 @@ def test_search_schema_runs_as_the_owner_after_privileges_extensions_and_backend
     assert inputs["migrations"] == migration_checksums()
     assert _is_secret(schema.raw["password"])
     # The pickled provider is stored in state too: it must carry no credentials.
-    assert "generated-db-owner-password" not in str(inputs["__provider"])
+    assert "owner-given" not in str(inputs["__provider"])
 
 
-def test_given_passwords_replace_random_ones_and_schema_can_be_left_to_the_cli(monitor):
-    values = _run(
-        app_password=pulumi.Output.secret("app-given"),
-        owner_password=pulumi.Output.secret("owner-given"),
-        backup_password=pulumi.Output.secret("backup-given"),
-        search_schema=False,
-        protect=False,
-    )
+def test_the_search_schema_waits_for_add_search_schema_and_protection_can_be_off(monitor):
+    _run(protect=False)
+    # Without add_search_schema (the CLI's `db migrate` instead), no search schema resource.
     assert DYNAMIC not in [r.type for r in monitor.registrations]
-    assert sorted(r.name for r in monitor.registrations if r.type == PASSWORD) == [
-        "db-airflow-password",
-        "db-monitoring-password",
-    ]
     assert _one(monitor, DATABASE, "db-app-db").protect is False
-    assert values["app_password"] == ("app-given", True)
-    assert values["owner_password"] == ("owner-given", True)
-    assert values["backup_password"] == ("backup-given", True)
-    assert values["search_schema_version"] == (0, False)
 
 
 def test_objects_lists_every_resource_inside_the_server(monitor):
