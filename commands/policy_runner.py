@@ -20,9 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
@@ -118,67 +118,65 @@ def _stack_outputs(result: PlanResult) -> struct_pb2.Struct:
     return outputs
 
 
-def analyze_requests(result: PlanResult) -> list[analyzer_pb2.AnalyzeRequest]:
-    """One `Analyze` request per resource (inputs and options), the root stack resource first."""
+M = TypeVar("M", analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzerResource)
+
+
+def _per_resource(
+    result: PlanResult, message: type[M], **extra: Callable[[RecordedResource], Any]
+) -> list[M]:
+    """One `message` per recorded resource, with what both analyzer requests carry (type, name,
+    URN, inputs, options, provider) and the `extra` fields computed from the resource."""
     by_urn = {r.urn: r for r in result.resources}
-    requests = [
-        analyzer_pb2.AnalyzeRequest(
-            type=STACK_TYPE,
-            name=f"{result.project}-{result.stack}",
-            urn=stack_urn(result),
-            properties=struct_pb2.Struct(),
-        )
-    ]
+    messages = []
     for r in result.resources:
-        request = analyzer_pb2.AnalyzeRequest(
+        entry = message(
             type=r.type,
             name=r.name,
             urn=r.urn,
             properties=struct_from_bytes(r.raw_inputs),
             options=_options(r),
+            **{key: compute(r) for key, compute in extra.items()},
         )
         provider = _provider(r, by_urn)
         if provider is not None:
-            request.provider.CopyFrom(provider)
-        requests.append(request)
-    return requests
+            entry.provider.CopyFrom(provider)
+        messages.append(entry)
+    return messages
 
 
-def _property_dependencies(resource: RecordedResource) -> dict[str, list[str]]:
-    # Which resources each input came from, as RegisterResource's propertyDependencies say: the
-    # engine sends them, and the pack identifies a container's image by them
-    # (policy/policies/workloads.py).
-    return {k: list(urns) for k, urns in resource.property_dependencies.items() if urns}
+def analyze_requests(result: PlanResult) -> list[analyzer_pb2.AnalyzeRequest]:
+    """One `Analyze` request per resource (inputs and options), the root stack resource first."""
+    stack = analyzer_pb2.AnalyzeRequest(
+        type=STACK_TYPE,
+        name=f"{result.project}-{result.stack}",
+        urn=stack_urn(result),
+        properties=struct_pb2.Struct(),
+    )
+    return [stack, *_per_resource(result, analyzer_pb2.AnalyzeRequest)]
 
 
 def analyze_stack_request(result: PlanResult) -> analyzer_pb2.AnalyzeStackRequest:
     """The `AnalyzeStack` request: every resource (offline, outputs equal inputs) and the stack."""
-    by_urn = {r.urn: r for r in result.resources}
-    resources = [
-        analyzer_pb2.AnalyzerResource(
-            type=STACK_TYPE,
-            name=f"{result.project}-{result.stack}",
-            urn=stack_urn(result),
-            properties=_stack_outputs(result),
-        )
-    ]
-    for r in result.resources:
-        resource = analyzer_pb2.AnalyzerResource(
-            type=r.type,
-            name=r.name,
-            urn=r.urn,
-            properties=struct_from_bytes(r.raw_inputs),
-            options=_options(r),
-            parent=r.parent,
-            dependencies=r.dependencies,
-        )
-        for key, urns in _property_dependencies(r).items():
-            resource.propertyDependencies[key].urns.extend(urns)
-        provider = _provider(r, by_urn)
-        if provider is not None:
-            resource.provider.CopyFrom(provider)
-        resources.append(resource)
-    return analyzer_pb2.AnalyzeStackRequest(resources=resources)
+    stack = analyzer_pb2.AnalyzerResource(
+        type=STACK_TYPE,
+        name=f"{result.project}-{result.stack}",
+        urn=stack_urn(result),
+        properties=_stack_outputs(result),
+    )
+    resources = _per_resource(
+        result,
+        analyzer_pb2.AnalyzerResource,
+        parent=lambda r: r.parent,
+        dependencies=lambda r: r.dependencies,
+    )
+    # Which resources each input came from, as RegisterResource's propertyDependencies say: the
+    # engine sends them, and the pack identifies a container's image by them
+    # (policy/policies/workloads.py).
+    for resource, recorded in zip(resources, result.resources, strict=True):
+        for key, urns in recorded.property_dependencies.items():
+            if urns:
+                resource.propertyDependencies[key].urns.extend(urns)
+    return analyzer_pb2.AnalyzeStackRequest(resources=[stack, *resources])
 
 
 def _read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout_s: float) -> int:
