@@ -25,6 +25,7 @@ from render.workflows.models import (
     Workflow,
     pr_and_main_triggers,
 )
+from render.workflows.steps import checkout, setup_python
 
 CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
 ON_MAIN_PUSH = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
@@ -38,21 +39,8 @@ def _changed(*filters: Filter) -> str:
     return " || ".join(f"needs.changes.outputs.{name} == 'true'" for name in filters)
 
 
-def _checkout() -> Step:
-    # No job pushes with git, so the token is not left in .git/config for later steps to read.
-    return Step(name="Check out", uses=pins.CHECKOUT, with_={"persist-credentials": False})
-
-
 def _setup_python(settings: AppCiSettings) -> Step:
-    return Step(
-        name="Set up Python (pip cache)",
-        uses=pins.SETUP_PYTHON,
-        with_={
-            "python-version": settings.python_version,
-            "cache": "pip",
-            "cache-dependency-path": f"{settings.backend_dir}/requirements*.txt",
-        },
-    )
+    return setup_python(settings.python_version, f"{settings.backend_dir}/requirements*.txt")
 
 
 def _setup_node(settings: AppCiSettings) -> Step:
@@ -127,7 +115,7 @@ def _backend_quality_job(settings: AppCiSettings) -> Job:
         permissions={"contents": "read"},
         timeout_minutes=10,
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             _backend_install(settings),
             *(
@@ -171,7 +159,7 @@ def _backend_tests_job(settings: AppCiSettings) -> Job:
             "REDIS_URL": "redis://localhost:6379/0",
         },
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             _backend_install(settings),
             Step(
@@ -192,7 +180,7 @@ def _frontend_job(settings: AppCiSettings, *, name: str, commands: tuple[str, ..
         permissions={"contents": "read"},
         timeout_minutes=10,
         steps=(
-            _checkout(),
+            checkout(),
             _setup_node(settings),
             _frontend_install(settings),
             *(
@@ -213,7 +201,7 @@ def _security_job(settings: AppCiSettings) -> Job:
         permissions={"contents": "read"},
         timeout_minutes=10,
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             Step(name="Install pip-audit", run=f"python -m pip install {pins.PIP_AUDIT}"),
             Step(
@@ -247,7 +235,7 @@ def _docker_job(settings: AppCiSettings) -> Job:
         timeout_minutes=20,
         strategy=Strategy(matrix={"image": matrix}, fail_fast=False),
         steps=(
-            _checkout(),
+            checkout(),
             Step(name="Set up Docker Buildx", uses=pins.SETUP_BUILDX),
             Step(
                 name="Log in to the registry",
@@ -312,7 +300,7 @@ def _deploy_job(settings: AppCiSettings) -> Job:
         # Deploys queue behind each other and are never cancelled half-way.
         concurrency=Concurrency(group="deploy-${{ github.repository }}", cancel_in_progress=False),
         timeout_minutes=15,
-        steps=(_checkout(), Step(name="Deploy", run=settings.deploy_command, env=env)),
+        steps=(checkout(), Step(name="Deploy", run=settings.deploy_command, env=env)),
     )
 
 

