@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from grafana_foundation_sdk.builders import bargauge, stat, timeseries
 from grafana_foundation_sdk.builders import common as common_b
@@ -68,6 +68,24 @@ def row(layout: Layout, title: str) -> dashboard_b.Row:
     return dashboard_b.Row(title).id(layout.next_id())
 
 
+_Panel = TypeVar("_Panel", timeseries.Panel, stat.Panel, bargauge.Panel)
+
+
+def _panel(
+    panel: _Panel, layout: Layout, title: str, description: str, unit: str, span: int, height: int
+) -> _Panel:
+    """What every panel has: the next id, title, description, data source, unit and size."""
+    return (
+        panel.id(layout.next_id())
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .span(span)
+        .height(height)
+    )
+
+
 def timeseries_panel(
     layout: Layout,
     title: str,
@@ -81,16 +99,8 @@ def timeseries_panel(
     max_value: float | None = None,
 ) -> timeseries.Panel:
     """A graph of one or more queries."""
-    panel = (
-        timeseries.Panel()
-        .id(layout.next_id())
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(span)
-        .height(height)
-        .targets(_queries(targets))
+    panel = _panel(timeseries.Panel(), layout, title, description, unit, span, height).targets(
+        _queries(targets)
     )
     if min_value is not None:
         panel = panel.min(min_value)
@@ -113,14 +123,7 @@ def stat_panel(
 ) -> stat.Panel:
     """A big number (the last value of each query)."""
     panel = (
-        stat.Panel()
-        .id(layout.next_id())
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(span)
-        .height(height)
+        _panel(stat.Panel(), layout, title, description, unit, span, height)
         .color_mode(common_m.BigValueColorMode.BACKGROUND)
         .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]))
         .thresholds(thresholds(*steps))
@@ -143,14 +146,7 @@ def bargauge_panel(
 ) -> bargauge.Panel:
     """Horizontal bars, one per series (e.g. cost per service)."""
     return (
-        bargauge.Panel()
-        .id(layout.next_id())
-        .title(title)
-        .description(description)
-        .datasource(DATASOURCE)
-        .unit(unit)
-        .span(span)
-        .height(height)
+        _panel(bargauge.Panel(), layout, title, description, unit, span, height)
         .orientation(common_m.VizOrientation.HORIZONTAL)
         .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]))
         .targets(_queries(targets, instant=True))
