@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -54,9 +54,6 @@ class DatabaseArgs:
     the SSH tunnel to postgres published on the VPS's loopback (docs/SEARCH.md)."""
     port: pulumi.Input[int]
     """Port at that address (the tunnel's local port in prod)."""
-    admin_username: str
-    """The server's bootstrap superuser (POSTGRES_USER of the container); owns the application
-    database. A plain string: it is a name in the privilege model, not a secret."""
     admin_password: pulumi.Input[str]
     """Its password, a secret Output or secret config value."""
     owner_password: pulumi.Input[str]
@@ -72,35 +69,12 @@ class DatabaseArgs:
     sslmode: pulumi.Input[str] = "disable"
     """libpq sslmode for Pulumi's connections. `disable` fits a loopback SSH tunnel (the tunnel
     encrypts); use `require` when connecting over a network without one."""
-    app_database: str = "investment_db"
-    """The application's database (the name the old compose file used)."""
-    owner_role: str = "investment_owner"
-    """Login role for migrations (the application's and the search schema's); owns the tables."""
-    app_role: str = "investment_app"
-    """The application's runtime login role (backend, Celery): rows only, no DDL."""
-    backup_role: str = "investment_backup"
-    """pg_dump's login role: a member of pg_read_all_data, CONNECT on the databases it dumps."""
-    airflow_database: str = "airflow"
-    """Airflow's metadata database on the same server."""
-    airflow_role: str = "airflow"
-    """Airflow's login role, owner of `airflow_database`."""
-    monitoring_role: str = "postgres_exporter"
-    """postgres-exporter's login role, a member of pg_monitor, CONNECT on `postgres` only."""
+    names: Names = field(default_factory=Names)
+    """The names of the roles and databases it creates (the privilege model's defaults: the
+    application database `investment_db`, the owner, app, backup, Airflow and monitoring roles).
+    `names.admin_role` is the server's bootstrap superuser, POSTGRES_USER of the container."""
     protect: bool = True
     """Protect both databases from `pulumi destroy` and accidental replacement."""
-
-    def names(self) -> Names:
-        """The privilege model's names for these arguments."""
-        return Names(
-            admin_role=self.admin_username,
-            app_database=self.app_database,
-            owner_role=self.owner_role,
-            app_role=self.app_role,
-            backup_role=self.backup_role,
-            airflow_database=self.airflow_database,
-            airflow_role=self.airflow_role,
-            monitoring_role=self.monitoring_role,
-        )
 
 
 class Database(pulumi.ComponentResource):
@@ -136,7 +110,7 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._name, self._args = name, args
-        self.model: PrivilegeModel = privilege_model(args.names())
+        self.model: PrivilegeModel = privilege_model(args.names)
         """The privilege model these resources implement."""
         # Children do not inherit the component's depends_on; the provider must wait for the
         # healthy container itself, and every resource below uses the provider.
@@ -145,7 +119,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-provider",
             host=args.host,
             port=args.port,
-            username=args.admin_username,
+            username=args.names.admin_role,
             password=args.admin_password,
             sslmode=args.sslmode,
             superuser=True,
@@ -190,7 +164,7 @@ class Database(pulumi.ComponentResource):
             )
             for db in self.model.databases
         }
-        app_db = self._databases[args.app_database]
+        app_db = self._databases[args.names.app_database]
         self._extensions = [
             postgresql.Extension(
                 f"{name}-{extension.replace('_', '-')}",
@@ -213,16 +187,16 @@ class Database(pulumi.ComponentResource):
         (not the component itself: its search schema waits for the backend)."""
         role = self._roles
         self.app_database = app_db.name
-        self.owner_role = role[args.owner_role].name
+        self.owner_role = role[args.names.owner_role].name
         self.owner_password = pulumi.Output.secret(self._passwords["owner"])
-        self.app_role = role[args.app_role].name
+        self.app_role = role[args.names.app_role].name
         self.app_password = pulumi.Output.secret(self._passwords["app"])
-        self.backup_role = role[args.backup_role].name
+        self.backup_role = role[args.names.backup_role].name
         self.backup_password = pulumi.Output.secret(self._passwords["backup"])
-        self.airflow_database = self._databases[args.airflow_database].name
-        self.airflow_role = role[args.airflow_role].name
+        self.airflow_database = self._databases[args.names.airflow_database].name
+        self.airflow_role = role[args.names.airflow_role].name
         self.airflow_password = pulumi.Output.secret(self._passwords["airflow"])
-        self.monitoring_role = role[args.monitoring_role].name
+        self.monitoring_role = role[args.names.monitoring_role].name
         self.monitoring_password = pulumi.Output.secret(self._passwords["monitoring"])
         self.register_outputs({key: getattr(self, key) for key in OUTPUTS})
 
@@ -239,8 +213,8 @@ class Database(pulumi.ComponentResource):
             SearchSchemaArgs(
                 host=args.host,
                 port=args.port,
-                database=self._databases[args.app_database].name,
-                username=self._roles[args.owner_role].name,
+                database=self._databases[args.names.app_database].name,
+                username=self._roles[args.names.owner_role].name,
                 password=self._passwords["owner"],
                 sslmode=args.sslmode,
             ),

@@ -238,7 +238,6 @@ class Platform(pulumi.ComponentResource):
             DatabaseArgs(
                 host=access.host,
                 port=access.port,
-                admin_username="postgres",
                 admin_password=secrets["postgres_password"],
                 sslmode=access.ssl_mode,
                 owner_password=secrets["owner_db_password"],

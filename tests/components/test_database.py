@@ -15,7 +15,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 
 from components.database import OUTPUTS, TYPE_TOKEN, Database, DatabaseArgs
 from components.search_schema import migration_checksums
-from model.dbprivileges import privilege_model
+from model.dbprivileges import Names, privilege_model
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 ROLE = "postgresql:index/role:Role"
@@ -100,7 +100,6 @@ def _build(**overrides: Any) -> tuple[docker.Container, Database]:
     args = DatabaseArgs(
         host="127.0.0.1",
         port=15432,
-        admin_username="postgres",
         admin_password=pulumi.Output.secret("admin-secret"),
         **{**passwords, **overrides},
     )
@@ -190,6 +189,18 @@ def test_outputs_are_real_and_passwords_secret(monitor):
         "monitoring_role": ("postgres_exporter", False),
         "monitoring_password": ("monitoring-given", True),
     }
+
+
+def test_names_come_from_one_names_object(monitor):
+    # Names is the privilege model's; the component creates exactly what it names.
+    names = Names(admin_role="root", app_database="research", app_role="research_app")
+    values = _run(names=names)
+    assert values["app_database"] == ("research", False)
+    assert values["app_role"] == ("research_app", False)
+    provider = _one(monitor, PROVIDER, "db-provider")
+    assert provider.inputs["username"] == "root"
+    databases = sorted(r.inputs["name"] for r in monitor.registrations if r.type == DATABASE)
+    assert databases == ["airflow", "research"]
 
 
 def test_passwords_come_from_the_caller_and_nothing_is_generated_here(monitor):
