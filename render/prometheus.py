@@ -11,13 +11,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from model.alerting import AlertingSettings
 from model.catalogue import ServiceSpec, dns_name
 from model.cost import CostReport
-from render.alerts import alert_rules, prometheus_rule_groups
+from render.alerts import alert_rules, duration, prometheus_rule_groups
 from render.cost_metrics import cost_rule_groups
+from render.yamltext import dump_yaml
 
 ALERTS_FILE = "rules/alerts.yml"
 COST_FILE = "rules/cost.yml"
@@ -25,7 +24,7 @@ SCRAPE_INTERVAL_S = 30
 """Global scrape and rule evaluation interval: cAdvisor refreshes every 30 s (its housekeeping
 interval), and half the samples of a 15 s interval keep 15 days within the volume."""
 SCRAPE_TIMEOUT_S = 10
-GENERATED_HEADER = "# Generated from model/catalogue.py by components/monitoring; do not edit.\n"
+GENERATED_HEADER = "# Generated from model/catalogue.py by render/prometheus.py; do not edit.\n"
 
 CADVISOR_JOB = "cadvisor"
 SERVICE_LABEL = "container_label_com_investment_platform_service"
@@ -70,10 +69,6 @@ BYTES_PER_SAMPLE = 2.0
 """Prometheus' documented on-disk cost of a compressed sample is 1-2 bytes; take the high end."""
 
 
-def _duration_s(seconds: int) -> str:
-    return f"{seconds}s"
-
-
 def scrape_jobs(specs: Sequence[ServiceSpec]) -> list[dict[str, Any]]:
     """One scrape job per metrics endpoint, in catalogue order; the target is the service's name on
     the internal network and every series carries the service's name as `service`."""
@@ -89,7 +84,7 @@ def scrape_jobs(specs: Sequence[ServiceSpec]) -> list[dict[str, Any]]:
             seen[endpoint.job] = spec.name
             job: dict[str, Any] = {"job_name": endpoint.job}
             if endpoint.interval_s is not None:
-                job["scrape_interval"] = _duration_s(endpoint.interval_s)
+                job["scrape_interval"] = duration(endpoint.interval_s)
             job["metrics_path"] = endpoint.path
             job["static_configs"] = [
                 {
@@ -105,8 +100,7 @@ def scrape_jobs(specs: Sequence[ServiceSpec]) -> list[dict[str, Any]]:
 
 def render_yaml(data: Mapping[str, Any]) -> str:
     """YAML text in the given key order, with the generated-file header."""
-    body = yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False, width=4096)
-    return GENERATED_HEADER + body
+    return dump_yaml(data, header=GENERATED_HEADER)
 
 
 def render_prometheus_config(
@@ -119,9 +113,9 @@ def render_prometheus_config(
     """prometheus.yml: global intervals, the rule files (relative to the config file) and one job
     per metrics endpoint. No `alerting:` section: Grafana notifies (see monitoring/alerts.py)."""
     global_: dict[str, Any] = {
-        "scrape_interval": _duration_s(scrape_interval_s),
-        "scrape_timeout": _duration_s(min(SCRAPE_TIMEOUT_S, scrape_interval_s)),
-        "evaluation_interval": _duration_s(scrape_interval_s),
+        "scrape_interval": duration(scrape_interval_s),
+        "scrape_timeout": duration(min(SCRAPE_TIMEOUT_S, scrape_interval_s)),
+        "evaluation_interval": duration(scrape_interval_s),
     }
     if external_labels:
         global_["external_labels"] = dict(external_labels)

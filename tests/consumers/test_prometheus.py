@@ -109,7 +109,8 @@ def prometheus(tmp_path: Path) -> Iterator[Start]:
 
 def _evaluate(prometheus: Start, files: Mapping[str, str]) -> list[dict[str, Any]]:
     server = prometheus(files)
-    interval_s = int(yaml.safe_load(files["prometheus.yml"])["global"]["evaluation_interval"][:-1])
+    interval = yaml.safe_load(files["prometheus.yml"])["global"]["evaluation_interval"]
+    interval_s = int(interval[:-1]) * {"s": 1, "m": 60, "h": 3600}[interval[-1]]
     # Each group first runs at an offset within its interval: wait two intervals at most.
     wait_until(
         server.all_evaluated, "every rule group evaluated", server.process, 2 * interval_s + 30

@@ -82,7 +82,7 @@ def test_one_job_per_metrics_endpoint_of_the_catalogue() -> None:
     by_job = {j["job_name"]: j for j in jobs}
     assert by_job["cost"] == {
         "job_name": "cost",
-        "scrape_interval": "300s",
+        "scrape_interval": "5m",
         "metrics_path": "/api/metrics/cost",
         "static_configs": [{"targets": ["backend:8000"], "labels": {"service": "backend"}}],
     }
@@ -116,7 +116,7 @@ def test_a_new_service_with_metrics_gets_a_scrape_job() -> None:
     jobs = {j["job_name"]: j for j in scrape_jobs((*CATALOGUE, MARKET_FEED))}
     assert jobs["market-feed"] == {
         "job_name": "market-feed",
-        "scrape_interval": "60s",
+        "scrape_interval": "1m",
         "metrics_path": "/metrics",
         "static_configs": [{"targets": ["market-feed:9400"], "labels": {"service": "market_feed"}}],
     }
