@@ -27,9 +27,10 @@ from typing import IO, Any, Literal, TypeVar
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import computed_field
 
 from commands.offline import PlanResult, RecordedResource, struct_from_bytes
+from model.base import Frozen
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -49,10 +50,8 @@ class PolicyRunError(RuntimeError):
     """The pack could not be started, configured or run."""
 
 
-class Violation(BaseModel):
+class Violation(Frozen):
     """One policy violation the pack reported."""
-
-    model_config = ConfigDict(frozen=True)
 
     policy: str
     """The policy's kebab-case name."""

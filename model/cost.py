@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
-
+from model.base import Frozen
 from model.hostplans import HOST_PLANS, HOURS_PER_MONTH, HostPlan
 
 OPENCOST_CPU_HOURLY = 0.031611
@@ -28,11 +27,7 @@ OPENCOST_RAM_GIB_HOURLY = 0.004237
 DEFAULT_CPU_OVERCOMMIT = 1.5
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ServiceLimits(_Frozen):
+class ServiceLimits(Frozen):
     """What the cost model needs of a service: its name and limits."""
 
     name: str
@@ -40,7 +35,7 @@ class ServiceLimits(_Frozen):
     memory_mib: int
 
 
-class FixedItem(_Frozen):
+class FixedItem(Frozen):
     """A fixed monthly cost."""
 
     name: str
@@ -48,7 +43,7 @@ class FixedItem(_Frozen):
     source: str
 
 
-class ServiceCost(_Frozen):
+class ServiceCost(Frozen):
     """One service's share of the host price."""
 
     name: str
@@ -60,7 +55,7 @@ class ServiceCost(_Frozen):
     hourly_usd: float
 
 
-class CostReport(_Frozen):
+class CostReport(Frozen):
     """The whole stack's monthly cost, allocated and checked against the budget and the host."""
 
     plan: HostPlan

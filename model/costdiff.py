@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from model.base import Frozen
 
 
-class LineDiff(BaseModel):
+class LineDiff(Frozen):
     """One line of the diff: a service, the host plan, or a fixed item."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     kind: str
@@ -27,10 +25,8 @@ class LineDiff(BaseModel):
     reason: str
 
 
-class CostDiff(BaseModel):
+class CostDiff(Frozen):
     """The whole diff: lines that changed plus the billed totals and budget."""
-
-    model_config = ConfigDict(frozen=True)
 
     previous_label: str
     new_label: str

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from model.base import Frozen
 
 HOURS_PER_MONTH = 730
 EUR_USD = 1.16
 EUR_USD_SOURCE = "ECB euro reference rate, November 2025 (about 1.16 USD per EUR)"
 
 
-class HostPlan(BaseModel):
+class HostPlan(Frozen):
     """One VPS size at one provider."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     """Preset key used in stack config (`hostPlan`)."""

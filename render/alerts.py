@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from model.alerting import AlertingSettings
+from model.base import Frozen
 
 Comparison = Literal[">", "<"]
 Severity = Literal["critical", "warning"]
@@ -38,10 +39,8 @@ _EVALUATOR = {">": "gt", "<": "lt"}
 _SET_OPERATOR = re.compile(r"\b(or|and|unless)\b")
 
 
-class AlertRule(BaseModel):
+class AlertRule(Frozen):
     """One alert: what it measures, when it fires, how bad it is and what to do."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]+$")
     """Alert name (CamelCase, as Prometheus' conventions have it)."""

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from model.base import Frozen
 from render.workflows import pins
 from render.workflows.app_ci import ON_MAIN_PUSH
 from render.workflows.models import (
@@ -54,10 +55,8 @@ DRIFT_ISSUE_JS = (_JS / "drift_issue.js").read_text(encoding="utf-8")
 """actions/github-script body: open, update or close the drift issue."""
 
 
-class InfraCiSettings(BaseModel):
+class InfraCiSettings(Frozen):
     """Inputs of this repository's workflows; the defaults describe this repository."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     python_version: str = "3.11"
     """Python of the Pulumi program and the tests."""
