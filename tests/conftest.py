@@ -10,7 +10,7 @@ from tests.support.postgres import PostgresServer, start_server
 
 # Shared fixtures: databases for the search schema (search, db command, SearchSchema), the
 # stacks as the program loads them and the real promtool (renderers, render command).
-pytest_plugins = ["tests.support.search_fixtures", "tests.support.stacks"]
+pytest_plugins = ["tests.support.databases", "tests.support.stacks"]
 
 
 @pytest.fixture(scope="session")

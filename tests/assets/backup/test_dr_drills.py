@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -36,8 +35,6 @@ from tests.support.postgres import (
     PASSWORD,
     PLATFORM_PASSWORDS,
     PlatformCluster,
-    seed_platform,
-    start_platform_cluster,
 )
 from tests.support.tools import ROOT
 
@@ -140,26 +137,10 @@ def drill_blocks(heading: str) -> list[str]:
     return blocks
 
 
-@pytest.fixture(scope="module")
-def platform_cluster() -> Iterator[PlatformCluster]:
-    cluster = start_platform_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.server.stop()
-
-
-@pytest.fixture
-def platform(platform_cluster: PlatformCluster) -> PlatformCluster:
-    platform_cluster.reset()
-    seed_platform(platform_cluster)
-    return platform_cluster
-
-
 class Host:
     """The Docker host of the drills: the shims, the backup volume, the off-host mount."""
 
-    def __init__(self, root: Path, platform: PlatformCluster, image_bin: Path) -> None:
+    def __init__(self, root: Path, seeded: PlatformCluster, image_bin: Path) -> None:
         self.root = root
         self.backups = root / "backup-volume"
         self.offhost = root / "storagebox"
@@ -168,7 +149,7 @@ class Host:
             path.mkdir()
         bin_dir = root / "host-bin"
         bin_dir.mkdir()
-        server = platform.server
+        server = seeded.server
         common = {"PGHOST": "127.0.0.1", "PGPORT": str(server.port), "LANG": "C.UTF-8"}
         self.config = {
             "log": str(self.log),
@@ -239,12 +220,12 @@ class Host:
 
 
 @pytest.fixture
-def host(tmp_path: Path, platform: PlatformCluster, image_bin: Path) -> Host:
-    return Host(tmp_path, platform, image_bin)
+def host(tmp_path: Path, seeded: PlatformCluster, image_bin: Path) -> Host:
+    return Host(tmp_path, seeded, image_bin)
 
 
-def _databases(platform: PlatformCluster) -> list[str]:
-    with psycopg.connect(platform.dsn("postgres")) as conn:
+def _databases(seeded: PlatformCluster) -> list[str]:
+    with psycopg.connect(seeded.dsn("postgres")) as conn:
         return [r[0] for r in conn.execute("SELECT datname FROM pg_database ORDER BY 1")]
 
 
@@ -255,9 +236,9 @@ def test_the_document_names_the_real_database_and_every_drill_has_its_blocks():
     assert len(drill_blocks("## Backing up another database")) == 2
 
 
-def test_drill_a_restores_a_scratch_copy_and_leaves_production_alone(platform, host):
+def test_drill_a_restores_a_scratch_copy_and_leaves_production_alone(seeded, host):
     host.backup()
-    before = privilege_state(platform, "investment_db")
+    before = privilege_state(seeded, "investment_db")
 
     done = host.run(drill_blocks("### A."))
 
@@ -268,17 +249,17 @@ def test_drill_a_restores_a_scratch_copy_and_leaves_production_alone(platform, h
     # Step 4 prints production's count, then the copy's: equal.
     counts = [line for line in out if line.isdigit()]
     assert counts == ["28", "28"]
-    assert "test_restore" not in _databases(platform)
-    assert privilege_state(platform, "investment_db") == before
+    assert "test_restore" not in _databases(seeded)
+    assert privilege_state(seeded, "investment_db") == before
     assert "restore: new database 'test_restore': owned by postgres, no one else may connect" in (
         done.stderr
     )
 
 
-def test_drill_b_replaces_production_and_the_app_keeps_its_privileges(platform, host):
+def test_drill_b_replaces_production_and_the_app_keeps_its_privileges(seeded, host):
     host.backup(BACKUP_NOW="1795749300")
-    before = privilege_state(platform, "investment_db")
-    with psycopg.connect(platform.dsn("investment_db", "app")) as app:
+    before = privilege_state(seeded, "investment_db")
+    with psycopg.connect(seeded.dsn("investment_db", "app")) as app:
         app.execute("DELETE FROM watchlists")
 
     done = host.run(drill_blocks("### B."))
@@ -286,9 +267,9 @@ def test_drill_b_replaces_production_and_the_app_keeps_its_privileges(platform, 
     assert done.returncode == 0, done.stderr
     # Step 4's check: the app reads stocks and runs search_stocks; Airflow may not connect.
     assert "t|t|f" in done.stdout.splitlines()
-    assert privilege_state(platform, "investment_db") == before
-    assert "investment_restored" not in _databases(platform)
-    with psycopg.connect(platform.dsn("investment_db", "app")) as app:
+    assert privilege_state(seeded, "investment_db") == before
+    assert "investment_restored" not in _databases(seeded)
+    with psycopg.connect(seeded.dsn("investment_db", "app")) as app:
         assert app.execute("SELECT count(*) FROM watchlists").fetchone() == (2,)
         assert app.execute("SELECT ticker FROM search_stocks('bank')").fetchall() != []
     restored, fresh, kept = sorted(p.name for p in host.backups.glob("*.dump"))
@@ -303,49 +284,49 @@ def test_drill_b_replaces_production_and_the_app_keeps_its_privileges(platform, 
     assert "curl -fsS https://investment.example/api/health" in history
 
 
-def test_drill_c_restores_the_off_host_copy_onto_a_new_server(platform, host, tmp_path):
+def test_drill_c_restores_the_off_host_copy_onto_a_new_server(seeded, host, tmp_path):
     # The backup taken on the old host, copied off it, with the name the document uses.
     host.backup(BACKUP_NOW="1795835700")
     name = "investment_db-20261128T031500Z.dump"
     for suffix in ("", ".sha256"):
         (host.backups / f"{name}{suffix}").rename(host.offhost / f"{name}{suffix}")
-    before = privilege_state(platform, "investment_db")
+    before = privilege_state(seeded, "investment_db")
     # The new host after `pulumi up`: the roles, databases and grants, and no data.
-    platform.reset()
+    seeded.reset()
 
     done = host.run(drill_blocks("### C."))
 
     assert done.returncode == 0, done.stderr
-    assert privilege_state(platform, "investment_db") == before
-    with psycopg.connect(platform.dsn("investment_db", "app")) as app:
+    assert privilege_state(seeded, "investment_db") == before
+    with psycopg.connect(seeded.dsn("investment_db", "app")) as app:
         assert app.execute("SELECT ticker FROM search_stocks('apple')").fetchall() == [
             ("AAPL",),
             ("APLE",),
         ]
 
 
-def test_backing_up_and_restoring_airflow_as_documented(platform, host):
-    before = privilege_state(platform, "airflow")
+def test_backing_up_and_restoring_airflow_as_documented(seeded, host):
+    before = privilege_state(seeded, "airflow")
     backup_block, restore_block = drill_blocks("## Backing up another database")
 
     backed_up = host.run([backup_block])
     assert backed_up.returncode == 0, backed_up.stderr
     assert [p.name for p in host.backups.glob("airflow-*.dump")] != []
     assert (host.backups / "airflow.prom").exists()
-    with psycopg.connect(platform.dsn("airflow", "airflow"), autocommit=True) as conn:
+    with psycopg.connect(seeded.dsn("airflow", "airflow"), autocommit=True) as conn:
         conn.execute("DELETE FROM dag_run")
 
     restored = host.run([restore_block])
 
     assert restored.returncode == 0, restored.stderr
     assert "public.dag_run 2" in restored.stdout.splitlines()
-    assert privilege_state(platform, "airflow") == before
+    assert privilege_state(seeded, "airflow") == before
 
 
-def test_a_restore_without_the_superusers_credentials_is_one_line(platform, host):
+def test_a_restore_without_the_superusers_credentials_is_one_line(seeded, host):
     # The tired operator's version of procedure B, step 4: the backup container's own login.
     host.backup()
-    before = privilege_state(platform, "investment_db")
+    before = privilege_state(seeded, "investment_db")
 
     done = host.run(
         ["docker exec investment-backup bash /opt/backup/restore.sh --force investment_db"]
@@ -356,8 +337,8 @@ def test_a_restore_without_the_superusers_credentials_is_one_line(platform, host
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.endswith(
         "restore: cannot connect to PostgreSQL as 'investment_backup': connection to server at "
-        f'"127.0.0.1", port {platform.server.port} failed: FATAL:  permission denied for '
+        f'"127.0.0.1", port {seeded.server.port} failed: FATAL:  permission denied for '
         'database "postgres" (a restore needs the superuser\'s credentials: '
         "docs/DISASTER_RECOVERY.md); nothing was changed\n"
     )
-    assert privilege_state(platform, "investment_db") == before
+    assert privilege_state(seeded, "investment_db") == before

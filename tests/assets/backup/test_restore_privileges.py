@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
-from tests.support.postgres import PlatformCluster, seed_platform, start_platform_cluster
+from tests.support.postgres import PlatformCluster
 from tests.support.tools import ROOT
 
 pytestmark = pytest.mark.postgres
@@ -63,23 +62,6 @@ def privilege_state(cluster: PlatformCluster, database: str) -> dict[str, list[t
         return {name: conn.execute(sql).fetchall() for name, sql in STATE_QUERIES.items()}
 
 
-@pytest.fixture(scope="module")
-def platform_cluster() -> Iterator[PlatformCluster]:
-    cluster = start_platform_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.server.stop()
-
-
-@pytest.fixture
-def platform(platform_cluster: PlatformCluster) -> PlatformCluster:
-    """The cluster with fresh, seeded databases."""
-    platform_cluster.reset()
-    seed_platform(platform_cluster)
-    return platform_cluster
-
-
 def _db(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     return subprocess.run(
@@ -104,27 +86,27 @@ def _attempt(dsn: str, sql: str) -> str:
 
 
 def test_restore_force_of_the_application_database_keeps_owners_grants_and_revocations(
-    platform, run_script, backup_dir
+    seeded, run_script, backup_dir
 ):
-    before = privilege_state(platform, "investment_db")
+    before = privilege_state(seeded, "investment_db")
     backup = run_script(
-        "backup.sh", **platform.env("investment_db", "backup"), BACKUP_DIR=str(backup_dir)
+        "backup.sh", **seeded.env("investment_db", "backup"), BACKUP_DIR=str(backup_dir)
     )
     assert backup.returncode == 0, backup.stderr
     # The loss the restore repairs: the application deleted rows it should not have.
-    with psycopg.connect(platform.dsn("investment_db", "app")) as app:
+    with psycopg.connect(seeded.dsn("investment_db", "app")) as app:
         app.execute("DELETE FROM watchlists")
 
     restore = run_script(
         "restore.sh",
         "--force",
         "investment_db",
-        **platform.env("investment_db"),
+        **seeded.env("investment_db"),
         BACKUP_DIR=str(backup_dir),
     )
 
     assert restore.returncode == 0, restore.stderr
-    after = privilege_state(platform, "investment_db")
+    after = privilege_state(seeded, "investment_db")
     assert after == before
     assert (
         "restore: replacing existing database 'investment_db' (--force), keeping its owner and "
@@ -155,7 +137,7 @@ def test_restore_force_of_the_application_database_keeps_owners_grants_and_revoc
     assert len(before["functions"]) > 8
     assert len(before["default_acls"]) == 4
 
-    app = platform.dsn("investment_db", "app")
+    app = seeded.dsn("investment_db", "app")
     with psycopg.connect(app) as conn:
         assert conn.execute("SELECT count(*) FROM stocks").fetchone() == (28,)
         assert conn.execute("SELECT ticker FROM search_stocks('apple')").fetchall() == [
@@ -172,12 +154,12 @@ def test_restore_force_of_the_application_database_keeps_owners_grants_and_revoc
         conn.execute("INSERT INTO watchlists (owner) VALUES ('cy')")
     assert _attempt(app, "CREATE TABLE t (x int)") == "permission denied for schema public"
     assert _attempt(app, "DROP SCHEMA public CASCADE") == "must be owner of schema public"
-    assert _attempt(platform.dsn("investment_db", "airflow"), "SELECT 1") == (
-        f'connection failed: connection to server at "127.0.0.1", port {platform.server.port} '
+    assert _attempt(seeded.dsn("investment_db", "airflow"), "SELECT 1") == (
+        f'connection failed: connection to server at "127.0.0.1", port {seeded.server.port} '
         'failed: FATAL:  permission denied for database "investment_db"'
     )
 
-    owner_env = platform.env("investment_db", "owner")
+    owner_env = seeded.env("investment_db", "owner")
     migrate = _db("migrate", env=owner_env)
     assert (migrate.returncode, migrate.stdout, migrate.stderr) == (
         0,
@@ -189,25 +171,23 @@ def test_restore_force_of_the_application_database_keeps_owners_grants_and_revoc
     assert status.stdout.count(" applied ") == 6
 
 
-def test_restore_force_of_airflows_database_keeps_airflow_its_owner(
-    platform, run_script, backup_dir
-):
-    before = privilege_state(platform, "airflow")
+def test_restore_force_of_airflows_database_keeps_airflow_its_owner(seeded, run_script, backup_dir):
+    before = privilege_state(seeded, "airflow")
     backup = run_script(
         "backup.sh",
-        **platform.env("airflow", "backup"),
+        **seeded.env("airflow", "backup"),
         BACKUP_DIR=str(backup_dir),
         BACKUP_METRICS_FILE=str(backup_dir / "airflow.prom"),
     )
     assert backup.returncode == 0, backup.stderr
 
     restore = run_script(
-        "restore.sh", "--force", "airflow", **platform.env("airflow"), BACKUP_DIR=str(backup_dir)
+        "restore.sh", "--force", "airflow", **seeded.env("airflow"), BACKUP_DIR=str(backup_dir)
     )
 
     assert restore.returncode == 0, restore.stderr
-    assert privilege_state(platform, "airflow") == before
+    assert privilege_state(seeded, "airflow") == before
     assert before["database"][0][:1] == ("airflow",)
-    with psycopg.connect(platform.dsn("airflow", "airflow"), autocommit=True) as conn:
+    with psycopg.connect(seeded.dsn("airflow", "airflow"), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM dag_run").fetchone() == (2,)
         conn.execute("CREATE TABLE task_instance (id int)")

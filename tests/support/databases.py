@@ -1,4 +1,5 @@
-"""Databases for the search tests, each created fresh on the session's real PostgreSQL server."""
+"""Database fixtures on real PostgreSQL servers: fresh search databases on the session's server,
+and a cluster provisioned with the privilege model (empty, or seeded for the backup tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 
 from search import migrator
 from tests.search.dataset import create_stocks_table, insert_real_stocks, synthetic_stocks_sql
-from tests.support.postgres import PlatformCluster, PostgresServer, start_platform_cluster
+from tests.support.postgres import (
+    PlatformCluster,
+    PostgresServer,
+    seed_platform,
+    start_platform_cluster,
+)
 
 _counter = itertools.count()
 
@@ -97,3 +103,10 @@ def platform(platform_cluster: PlatformCluster) -> PlatformCluster:
     """That cluster with its databases freshly provisioned (empty) for this test."""
     platform_cluster.reset()
     return platform_cluster
+
+
+@pytest.fixture
+def seeded(platform: PlatformCluster) -> PlatformCluster:
+    """That cluster with the seed data of tests.support.postgres (what backups dump and restore)."""
+    seed_platform(platform)
+    return platform
