@@ -15,10 +15,11 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from dashboards import PROMETHEUS_UID, cost_monitoring, investment_platform, panels, queries
 from model.alerting import AlertingSettings
-from model.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
+from model.catalogue import CATALOGUE, MetricsEndpoint
 from model.stackcost import stack_cost
 from render.cost_metrics import cost_rule_groups
 from render.prometheus import scrape_jobs
+from tests.support.specs import app_spec
 from tests.support.stacks import stack_config, write_files
 
 
@@ -139,16 +140,9 @@ def test_service_row_has_one_panel_per_service_with_metrics(boards) -> None:
 
 
 def test_a_new_service_gets_a_scrape_job_and_a_panel_without_monitoring_changes() -> None:
-    feed = ServiceSpec(
-        name="market_feed",
+    feed = app_spec(
+        "market_feed",
         description="Streams quotes",
-        tier="app",
-        image="example/market-feed:1.0.0",
-        cpus=0.1,
-        memory_mib=64,
-        min_memory_mib=32,
-        healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
-        stop_grace_s=10,
         metrics=(MetricsEndpoint(job="market-feed", port=9400),),
     )
     catalogue = (*CATALOGUE, feed)

@@ -9,27 +9,15 @@ from components.secrets import OPTIONAL_SECRET_KEYS, SECRET_KEYS
 from model.catalogue import (
     CATALOGUE,
     CatalogueError,
-    HealthCheck,
     MetricsEndpoint,
-    ServiceSpec,
     start_order,
 )
 from model.config import check_image_pinned
+from tests.support.specs import app_spec
 
 
 def spec(name, depends_on=()):
-    return ServiceSpec(
-        name=name,
-        description=name,
-        tier="app",
-        image=f"{name}:1.0.0",
-        cpus=0.1,
-        memory_mib=64,
-        min_memory_mib=32,
-        healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
-        stop_grace_s=10,
-        depends_on=depends_on,
-    )
+    return app_spec(name, depends_on=depends_on)
 
 
 def test_names_and_scrape_jobs_are_unique():

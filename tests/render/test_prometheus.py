@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from model.alerting import AlertingSettings
-from model.catalogue import CATALOGUE, HealthCheck, MetricsEndpoint, ServiceSpec
+from model.catalogue import CATALOGUE, MetricsEndpoint, ServiceSpec
 from model.config import resolve_specs
 from model.stackcost import stack_cost
 from render.files import generated_files
@@ -20,24 +20,14 @@ from render.prometheus import (
     scrape_jobs,
     storage_estimate_bytes,
 )
+from tests.support.specs import app_spec
 from tests.support.stacks import stack_config, write_files
 
 pytestmark = pytest.mark.promtool
 
 
 def _spec(name: str, *metrics: MetricsEndpoint) -> ServiceSpec:
-    return ServiceSpec(
-        name=name,
-        description="test service",
-        tier="app",
-        image="example/market-feed:1.0.0",
-        cpus=0.1,
-        memory_mib=64,
-        min_memory_mib=32,
-        healthcheck=HealthCheck(test=("CMD", "true"), relies_on="true"),
-        stop_grace_s=10,
-        metrics=metrics,
-    )
+    return app_spec(name, metrics=metrics)
 
 
 MARKET_FEED = _spec("market_feed", MetricsEndpoint(job="market-feed", port=9400, interval_s=60))
