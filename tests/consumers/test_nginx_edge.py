@@ -264,14 +264,7 @@ def _start_edge(tmp: Path, tls_mode: TlsMode, suite: str) -> Iterator[Edge]:
     with namespace(tmp, addresses) as ns:
         python = sys.executable
         support = ROOT / "tests" / "support"
-        dns = ns.start(
-            "dns",
-            python,
-            str(support / "dns.py"),
-            str(tmp / "dns.ready"),
-            "127.0.0.11",
-            *(f"{name}={ip}" for name, ip in records.items()),
-        )
+        ns.start_dns(records)
         upstream_log = tmp / "upstream.log"
         upstream_log.touch()
         upstreams = ns.start(
@@ -282,7 +275,6 @@ def _start_edge(tmp: Path, tls_mode: TlsMode, suite: str) -> Iterator[Edge]:
             str(upstream_log),
             *(f"{s.name}={UPSTREAM_IPS[s.name]}:{s.port}" for s in ROUTED),
         )
-        wait_until(lambda: (tmp / "dns.ready").exists(), "DNS responder ready", dns)
         wait_until(lambda: (tmp / "upstreams.ready").exists(), "upstreams ready", upstreams)
         nginx_spec = spec("nginx")
         tls_cert_file = certificate_paths(tls_mode, domain)[0] if tls_mode != "none" else ""

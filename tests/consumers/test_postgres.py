@@ -11,7 +11,6 @@ components/platform.py gives them to the container.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ import pytest
 from model.tuning import tuned_command
 from render.alerts import alert_rules
 from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
-from tests.support.netns import Namespace, namespace, wait_until
+from tests.support.netns import Namespace, namespace
 from tests.support.pgnetns import NamespacedPostgres, ServerStartError, start_in_namespace
-from tests.support.tools import ROOT, require_binary
+from tests.support.tools import require_binary
 
 pytestmark = [pytest.mark.consumer, pytest.mark.netns, pytest.mark.postgres]
 
@@ -57,15 +56,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     resolv_conf = tmp / "resolv.conf"
     resolv_conf.write_text("nameserver 127.0.0.11\noptions ndots:0\n")
     with namespace(tmp) as ns:
-        dns = ns.start(
-            "dns",
-            sys.executable,
-            str(ROOT / "tests" / "support" / "dns.py"),
-            str(tmp / "dns.ready"),
-            "127.0.0.11",
-            "postgres=127.0.0.1",
-        )
-        wait_until(lambda: (tmp / "dns.ready").exists(), "DNS responder ready", dns)
+        ns.start_dns({"postgres": "127.0.0.1"})
         postgres = start_in_namespace(ns, server_args())
         try:
             yield Platform(ns=ns, postgres=postgres, resolv_conf=resolv_conf)

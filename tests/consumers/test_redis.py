@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,8 @@ import pytest
 from model.tuning import redis_maxmemory_mib, tuned_command
 from render.alerts import alert_rules
 from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
-from tests.support.netns import Namespace, Process, namespace, wait_until
-from tests.support.tools import ROOT, require_binary
+from tests.support.netns import Namespace, Process, namespace
+from tests.support.tools import require_binary
 
 pytestmark = [pytest.mark.consumer, pytest.mark.netns]
 
@@ -72,15 +71,7 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisRun]:
     with namespace(tmp) as ns:
         assert service.user is not None
         shutil.chown(data, service.user, service.user)
-        dns = ns.start(
-            "dns",
-            sys.executable,
-            str(ROOT / "tests" / "support" / "dns.py"),
-            str(tmp / "dns.ready"),
-            "127.0.0.11",
-            "redis=127.0.0.1",
-        )
-        wait_until(lambda: (tmp / "dns.ready").exists(), "DNS responder ready", dns)
+        ns.start_dns({"redis": "127.0.0.1"})
         server = ns.start("redis", *as_container_user(*tuned_command(service)), env=env, cwd=data)
         ns.wait_for_port("127.0.0.1", service.port or 0, server)
         yield RedisRun(ns=ns, redis=server, env=env, data=data, resolv_conf=resolv_conf)

@@ -22,6 +22,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,21 @@ class Namespace:
         process = Process(name=name, popen=popen, log=log)
         self.processes.append(process)
         return process
+
+    def start_dns(self, records: Mapping[str, str]) -> Process:
+        """tests/support/dns.py on 127.0.0.11 (Docker's embedded DNS address), answering `records`
+        (host name -> IPv4 address); returns once it answers."""
+        ready = self.workdir / "dns.ready"
+        dns = self.start(
+            "dns",
+            sys.executable,
+            str(Path(__file__).with_name("dns.py")),
+            str(ready),
+            "127.0.0.11",
+            *(f"{name}={address}" for name, address in records.items()),
+        )
+        wait_until(ready.exists, "DNS responder ready", dns)
+        return dns
 
     def add_address(self, address: str) -> None:
         """Give the namespace's loopback one more address (a /32)."""
