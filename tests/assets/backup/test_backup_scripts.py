@@ -22,9 +22,19 @@ from tests.assets.backup.conftest import (
     table_fingerprints,
     unique_db,
 )
+from tests.support.postgres import PostgresServer
 from tests.support.tools import require_binary
 
 pytestmark = pytest.mark.postgres
+
+
+def occupy(server: PostgresServer, name: str, value: int) -> dict[str, tuple[int, str]]:
+    """Create database `name` holding one table of one row; return its table fingerprints."""
+    with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(server.dsn(name)) as conn:
+        conn.execute(f"CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES ({value:d})")
+    return {"keep_me": (1, hashlib.md5(f"({value:d})".encode()).hexdigest())}
 
 
 def the_dump(backup_dir: Path) -> Path:
@@ -212,10 +222,7 @@ def test_existing_target_is_refused_without_force_and_replaced_with_it(
     run_script, seeded_db, backup_dir, restore_target, postgres_server
 ):
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
-    with psycopg.connect(postgres_server.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{restore_target}"')
-    with psycopg.connect(postgres_server.dsn(restore_target)) as conn:
-        conn.execute("CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (42)")
+    kept = occupy(postgres_server, restore_target, 42)
 
     refused = run_script(
         "restore.sh",
@@ -231,9 +238,7 @@ def test_existing_target_is_refused_without_force_and_replaced_with_it(
         f"restore: REFUSED: database '{restore_target}' already exists; "
         "pass --force (or RESTORE_FORCE=1) to replace it\n"
     )
-    assert table_fingerprints(postgres_server, restore_target) == {
-        "keep_me": (1, hashlib.md5(b"(42)").hexdigest())
-    }
+    assert table_fingerprints(postgres_server, restore_target) == kept
 
     forced = run_script(
         "restore.sh",
@@ -272,10 +277,7 @@ def test_failed_restore_leaves_an_existing_target_untouched(
     postgres_server,
     dump_granting_to_a_dropped_role,
 ):
-    with psycopg.connect(postgres_server.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{restore_target}"')
-    with psycopg.connect(postgres_server.dsn(restore_target)) as conn:
-        conn.execute("CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (7)")
+    kept = occupy(postgres_server, restore_target, 7)
 
     result = run_script(
         "restore.sh",
@@ -293,9 +295,7 @@ def test_failed_restore_leaves_an_existing_target_untouched(
         f"restore: restore failed; dropping {restore_target}_restoring, "
         f"{restore_target} is untouched\n"
     )
-    assert table_fingerprints(postgres_server, restore_target) == {
-        "keep_me": (1, hashlib.md5(b"(7)").hexdigest())
-    }
+    assert table_fingerprints(postgres_server, restore_target) == kept
     assert not database_exists(postgres_server, f"{restore_target}_restoring")
 
 
@@ -375,10 +375,7 @@ def test_restore_of_another_databases_archive_is_refused_and_changes_nothing(
     # Before: `restore.sh --force TARGET FILE` replaced TARGET with a dump of another database.
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     dump = the_dump(backup_dir)
-    with psycopg.connect(postgres_server.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{restore_target}"')
-    with psycopg.connect(postgres_server.dsn(restore_target)) as conn:
-        conn.execute("CREATE TABLE keep_me (x int); INSERT INTO keep_me VALUES (3)")
+    kept = occupy(postgres_server, restore_target, 3)
 
     result = run_script(
         "restore.sh", "--force", restore_target, str(dump), db=seeded_db, BACKUP_DIR=str(backup_dir)
@@ -391,9 +388,7 @@ def test_restore_of_another_databases_archive_is_refused_and_changes_nothing(
         f"'{restore_target}', pass --from-database '{seeded_db}'\n"
     )
     assert result.stdout == ""
-    assert table_fingerprints(postgres_server, restore_target) == {
-        "keep_me": (1, hashlib.md5(b"(3)").hexdigest())
-    }
+    assert table_fingerprints(postgres_server, restore_target) == kept
     assert not database_exists(postgres_server, f"{restore_target}_restoring")
 
 
