@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from model.labels import JOB_LABEL, SERVICE_LABEL
+
 FORMATS = ("table", "json", "markdown")
 
 
@@ -33,10 +35,6 @@ def add_parser(subparsers: Any) -> None:
         help="the project directory holding Pulumi.yaml and the stack files (default: this one)",
     )
     parser.set_defaults(handler=run)
-
-
-SERVICE_LABEL = "com.investment-platform.service"
-JOB_LABEL = "com.investment-platform.job"
 
 
 def container_labels(inputs: dict[str, Any]) -> dict[str, str]:

@@ -26,6 +26,7 @@ from model.catalogue import (
     start_order,
 )
 from model.config import StackConfig
+from model.labels import STACK_LABEL
 from model.stackcost import stack_cost
 from model.topology import config_mounts, grafana_api_url, host_ports, public_url
 from model.tuning import tuned_command, tuned_env
@@ -125,9 +126,7 @@ class Platform(pulumi.ComponentResource):
             f"{name}-network",
             name=f"{config.name_prefix}-internal",
             driver="bridge",
-            labels=[
-                docker.NetworkLabelArgs(label="com.investment-platform.stack", value=config.stack)
-            ],
+            labels=[docker.NetworkLabelArgs(label=STACK_LABEL, value=config.stack)],
             # A fixed subnet, so postgres can have a fixed address outside the dynamic range.
             ipam_configs=[
                 docker.NetworkIpamConfigArgs(

@@ -26,11 +26,17 @@ from model.catalogue import (
     volume_name,
     wait_timeout_s,
 )
+from model.labels import (
+    DATA_LABEL,
+    JOB_LABEL,
+    SERVICE_LABEL,
+    STACK_LABEL,
+    TIER_LABEL,
+    job_gate_label,
+    metrics_label,
+)
 from model.topology import PortBinding
 
-LABEL_PREFIX = "com.investment-platform"
-JOB_LABEL = f"{LABEL_PREFIX}.job"
-"""Set on one-shot job containers (config writer, migrations) to the job's role."""
 LOG_OPTS = {"max-size": "10m", "max-file": "3"}
 TMPFS_OPTS = "rw,nosuid,nodev,size=64m"
 
@@ -168,9 +174,9 @@ def _volume_labels(args: ServiceArgs, *, data: bool) -> list[docker.VolumeLabelA
     # The data label tells the policy pack which volumes must be protected: generated config and
     # scratch volumes are rewritten on every replace and need no protection.
     return [
-        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.service", value=args.spec.name),
-        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
-        docker.VolumeLabelArgs(label=f"{LABEL_PREFIX}.data", value=str(data).lower()),
+        docker.VolumeLabelArgs(label=SERVICE_LABEL, value=args.spec.name),
+        docker.VolumeLabelArgs(label=STACK_LABEL, value=args.stack),
+        docker.VolumeLabelArgs(label=DATA_LABEL, value=str(data).lower()),
     ]
 
 
@@ -207,9 +213,9 @@ def _envs(
 
 def _job_labels(args: ServiceArgs, role: str) -> list[docker.ContainerLabelArgs]:
     return [
-        docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.service", value=args.spec.name),
-        docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.tier", value=args.spec.tier),
-        docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
+        docker.ContainerLabelArgs(label=SERVICE_LABEL, value=args.spec.name),
+        docker.ContainerLabelArgs(label=TIER_LABEL, value=args.spec.tier),
+        docker.ContainerLabelArgs(label=STACK_LABEL, value=args.stack),
         docker.ContainerLabelArgs(label=JOB_LABEL, value=role),
     ]
 
@@ -474,19 +480,19 @@ class Service(pulumi.ComponentResource):
             log_driver="json-file",
             log_opts=LOG_OPTS,
             labels=[
-                docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.service", value=spec.name),
-                docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.tier", value=spec.tier),
-                docker.ContainerLabelArgs(label=f"{LABEL_PREFIX}.stack", value=args.stack),
+                docker.ContainerLabelArgs(label=SERVICE_LABEL, value=spec.name),
+                docker.ContainerLabelArgs(label=TIER_LABEL, value=spec.tier),
+                docker.ContainerLabelArgs(label=STACK_LABEL, value=args.stack),
                 # One label per metrics endpoint, so the policy pack can check that each has a
                 # scrape job in the uploaded prometheus.yml.
                 *(
                     docker.ContainerLabelArgs(
-                        label=f"{LABEL_PREFIX}.metrics.{m.job}", value=f"{m.port}:{m.path}"
+                        label=metrics_label(m.job), value=f"{m.port}:{m.path}"
                     )
                     for m in spec.metrics
                 ),
                 *(
-                    docker.ContainerLabelArgs(label=f"{JOB_LABEL}.{role}", value=value)
+                    docker.ContainerLabelArgs(label=job_gate_label(role), value=value)
                     for role, value in sorted(gates.items())
                 ),
             ],

@@ -25,6 +25,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from model.base import Frozen as _Frozen
+from model.labels import SERVICE_LABEL
 
 Tier = Literal["data", "app", "edge", "monitoring", "exporter", "job"]
 AppImage = Literal["backend", "frontend"]
@@ -833,7 +834,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             "--docker_only=true",
             "--housekeeping_interval=30s",
             "--store_container_labels=false",
-            "--whitelisted_container_labels=com.investment-platform.service",
+            f"--whitelisted_container_labels={SERVICE_LABEL}",
             # Setting the flag replaces cAdvisor's default list, so name everything left off.
             "--disable_metrics=percpu,sched,tcp,udp,disk,diskIO,hugetlb,referenced_memory,advtcp,"
             "cpu_topology,cpuset,memory_numa,process,resctrl",

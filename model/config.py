@@ -45,6 +45,7 @@ from model.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpu
 from model.cost import CapacityError, ServiceLimits, check_capacity
 from model.github import GitHubSettings
 from model.hostplans import HOST_PLANS
+from model.imageref import InvalidReference, image_problem, parse_reference
 
 PROJECT = "investment-platform"
 
@@ -75,31 +76,26 @@ def environment_of(stack: str) -> Environment:
     return "dev" if stack == "dev" or stack.startswith("dev-") else "prod"
 
 
-# A tag must be an exact version (it has a digit and is not a moving alias); a digest also pins.
-_IMAGE_RE = re.compile(
-    r"^(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::\d+/[a-z0-9._/-]+)?)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
-_MOVING_TAGS = {"latest", "stable", "edge", "main", "master", "nightly", "alpine", "slim"}
-
-
 class ConfigError(ValueError):
     """Invalid stack configuration; the message names the stack file and the key."""
 
 
 def check_image_pinned(image: str) -> str:
-    """Return `image` if it names an exact version or digest, else raise ValueError saying why."""
-    match = _IMAGE_RE.match(image)
-    if not match:
-        raise ValueError(f"'{image}' is not a valid image reference (expected repo:tag)")
-    tag, digest = match.group("tag"), match.group("digest")
-    if digest:
-        return image
-    if tag is None:
-        raise ValueError(f"image '{image}' has no tag: pin an exact version, e.g. '{image}:1.2.3'")
-    if tag in _MOVING_TAGS or not any(ch.isdigit() for ch in tag):
-        raise ValueError(f"image '{image}' uses the moving tag '{tag}': pin an exact version")
+    """Return `image` if it is a reference Docker can pull, pinned to a version tag (one with a
+    digit: not latest, alpine, stable...) or a digest; else raise ValueError saying why.
+
+    The same rule as the policy pack's images-pinned policy, from the same grammar
+    (model/imageref.py, which the pack carries a copy of).
+    """
+    try:
+        reference = parse_reference(image)
+    except InvalidReference as error:
+        raise ValueError(f"image {error}") from None
+    if not reference.repository:
+        raise ValueError(f"image '{image}' is an image ID, which names no repository to pull from")
+    problem = image_problem(image)
+    if problem:
+        raise ValueError(f"image {problem}: pin a version tag (e.g. :1.2.3) or a sha256 digest")
     return image
 
 

@@ -11,9 +11,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from model import labels
 from model.alerting import AlertingSettings
 from model.catalogue import ServiceSpec, dns_name
 from model.cost import CostReport
+from model.labels import cadvisor_label
 from render.alerts import alert_rules, duration, prometheus_rule_groups
 from render.cost_metrics import cost_rule_groups
 from render.yamltext import dump_yaml
@@ -27,8 +29,8 @@ SCRAPE_TIMEOUT_S = 10
 GENERATED_HEADER = "# Generated from model/catalogue.py by render/prometheus.py; do not edit.\n"
 
 CADVISOR_JOB = "cadvisor"
-SERVICE_LABEL = "container_label_com_investment_platform_service"
-"""cAdvisor's label for the containers' `com.investment-platform.service` label (whitelisted in its
+SERVICE_LABEL = cadvisor_label(labels.SERVICE_LABEL)
+"""cAdvisor's label for the containers' service label (whitelisted in its
 command); relabelled to `service` so container metrics join everything else by service."""
 
 # Container metrics of containers that are not platform services (the host's root cgroup, other

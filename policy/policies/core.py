@@ -24,6 +24,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 PACK_NAME: Final = "investment-platform-checklist"
+# The program's model/labels.py names these; tests/policy/test_shared_rules.py keeps them equal.
 LABEL_PREFIX: Final = "com.investment-platform"
 SERVICE_LABEL: Final = f"{LABEL_PREFIX}.service"
 METRICS_LABEL_PREFIX: Final = f"{LABEL_PREFIX}.metrics."

@@ -91,7 +91,8 @@ def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_
     assert proc.stdout == ""
     assert proc.stderr == (
         "error: Pulumi.bad.yaml: investment-platform:images.backend: image "
-        "'ghcr.io/acme/backend:latest' uses the moving tag 'latest': pin an exact version\n"
+        "'ghcr.io/acme/backend:latest' uses :latest: pin a version tag (e.g. :1.2.3) or a sha256 "
+        "digest\n"
     )
 
 

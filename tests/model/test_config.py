@@ -72,12 +72,14 @@ def test_override_lowers_a_limit():
         (
             {"images": {"backend": "ghcr.io/acme/backend:latest", "frontend": "fe:1.0.0"}},
             "Pulumi.dev.yaml: investment-platform:images.backend: image "
-            "'ghcr.io/acme/backend:latest' uses the moving tag 'latest': pin an exact version",
+            "'ghcr.io/acme/backend:latest' uses :latest: pin a version tag (e.g. :1.2.3) or a "
+            "sha256 digest",
         ),
         (
             {"images": {"backend": "ghcr.io/acme/backend", "frontend": "fe:1.0.0"}},
             "Pulumi.dev.yaml: investment-platform:images.backend: image 'ghcr.io/acme/backend' "
-            "has no tag: pin an exact version, e.g. 'ghcr.io/acme/backend:1.2.3'",
+            "has no tag, so Docker pulls :latest: pin a version tag (e.g. :1.2.3) or a sha256 "
+            "digest",
         ),
         (
             {"hostPlan": "hetzner-cx23"},
@@ -226,24 +228,41 @@ def test_ssh_hosts_open_the_tunnel_by_default():
         "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
         "registry.example.com:5000/team/app:2024.11.3",
         "redis@sha256:" + "a" * 64,
+        "redis:7.4.2@sha256:" + "a" * 64,
+        "ghcr.io/acme/back__end:1.0.0",
+        "localhost:5000/app:1",
+        "[::1]:5000/app:1.0",
     ],
 )
 def test_pinned_images_pass(image):
     assert check_image_pinned(image) == image
 
 
+PIN = ": pin a version tag (e.g. :1.2.3) or a sha256 digest"
+
+
 @pytest.mark.parametrize(
-    ("image", "reason"),
+    ("image", "message"),
     [
-        ("redis", "has no tag"),
-        ("redis:latest", "moving tag 'latest'"),
-        ("redis:alpine", "moving tag 'alpine'"),
-        ("Redis:7", "not a valid image reference"),
+        ("redis", "image 'redis' has no tag, so Docker pulls :latest" + PIN),
+        ("redis:latest", "image 'redis:latest' uses :latest" + PIN),
+        ("redis:alpine", "image 'redis:alpine' uses the floating tag :alpine" + PIN),
+        ("Redis:7", "image 'Redis:7' is not a valid image reference"),
+        (
+            "redis@sha256:xyz",
+            "image 'redis@sha256:xyz' has a malformed digest: sha256 takes exactly 64 lowercase "
+            "hex digits",
+        ),
+        (
+            "a" * 64,
+            f"image '{'a' * 64}' is an image ID, which names no repository to pull from",
+        ),
     ],
 )
-def test_unpinned_images_fail(image, reason):
-    with pytest.raises(ValueError, match=reason):
+def test_unpinned_images_fail(image, message):
+    with pytest.raises(ValueError, match=r"^image ") as raised:
         check_image_pinned(image)
+    assert str(raised.value) == message
 
 
 GITHUB = {"repository": "acme/app", "ci": {"imagePrefix": "ghcr.io/acme"}}
