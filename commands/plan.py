@@ -11,9 +11,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model.labels import JOB_LABEL, SERVICE_LABEL
+
+if TYPE_CHECKING:
+    # Imported when run: the program's SDK and the pack's gRPC stubs load only for `plan`.
+    from commands.offline import PlanResult
+    from commands.policy_runner import Violation
 
 FORMATS = ("table", "json", "markdown")
 
@@ -46,7 +51,7 @@ def container_labels(inputs: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _container_rows(result: Any) -> list[dict[str, Any]]:
+def _container_rows(result: PlanResult) -> list[dict[str, Any]]:
     """One row per container: the service it belongs to (its label, not its name, which a
     namePrefix with dashes would split wrongly), its image (the RemoteImage it depends on), its
     limits and checks; `job` is the role of a one-shot job, None for a long-running service."""
@@ -95,7 +100,7 @@ def monthly_usd(doc: dict[str, Any], row: dict[str, Any]) -> float:
     return float(service.get("monthlyUsd", 0.0))
 
 
-def plan_document(result: Any, violations: list[Any] | None) -> dict[str, Any]:
+def plan_document(result: PlanResult, violations: list[Violation] | None) -> dict[str, Any]:
     """The plan as plain data (the JSON format)."""
     rows = _container_rows(result)
     return {
@@ -114,9 +119,7 @@ def plan_document(result: Any, violations: list[Any] | None) -> dict[str, Any]:
         "containers": [r for r in rows if r["job"] is None],
         "jobs": [r for r in rows if r["job"] is not None],
         "outputs": result.outputs,
-        "policy": None
-        if violations is None
-        else [v.model_dump() if hasattr(v, "model_dump") else vars(v) for v in violations],
+        "policy": None if violations is None else [v.model_dump() for v in violations],
     }
 
 
@@ -258,13 +261,11 @@ def run(args: argparse.Namespace) -> int:
         print(_markdown(doc), end="")
     else:
         _table(doc)
-    failed = [v for v in violations or [] if getattr(v, "enforcement_level", "") == "mandatory"]
-    return 1 if failed else 0
+    return 1 if any(v.mandatory for v in violations or []) else 0
 
 
-def _policy(result: Any) -> list[Any]:
+def _policy(result: PlanResult) -> list[Violation]:
     """Violations from the policy pack, evaluated through its gRPC analyzer."""
     from commands.policy_runner import run_policy_pack
 
-    violations: list[Any] = run_policy_pack(result)
-    return violations
+    return run_policy_pack(result)

@@ -4,7 +4,7 @@ No Pulumi import. `components.database` turns `privilege_model(...)` into pulumi
 resources (Role, Database, Extension, Grant, DefaultPrivileges); the tests turn the same model
 into the SQL that cyrilgdn/terraform-provider-postgresql (v1.27.0, which pulumi-postgresql 3.18
 bridges) runs for those resources, apply it to a real server and check every privilege from both
-sides (tests/support/pgprovider.py, tests/test_dbprivileges.py).
+sides (tests/support/pgprovider.py, tests/model/test_dbprivileges.py).
 
 The design (least privilege):
 

@@ -113,7 +113,7 @@ def render_prometheus_config(
     external_labels: Mapping[str, str] | None = None,
 ) -> str:
     """prometheus.yml: global intervals, the rule files (relative to the config file) and one job
-    per metrics endpoint. No `alerting:` section: Grafana notifies (see monitoring/alerts.py)."""
+    per metrics endpoint. No `alerting:` section: Grafana notifies (see render/alerts.py)."""
     global_: dict[str, Any] = {
         "scrape_interval": duration(scrape_interval_s),
         "scrape_timeout": duration(min(SCRAPE_TIMEOUT_S, scrape_interval_s)),

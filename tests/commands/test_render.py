@@ -19,7 +19,7 @@ from tests.support.tools import ROOT
 
 def test_render_writes_every_artefact(tmp_path: Path, capsys, promtool) -> None:
     assert main(["render", "--stack", "prod", "--out", str(tmp_path)]) == 0
-    github = getattr(stack_config("prod"), "github", None)
+    github = stack_config("prod").github
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == [
         "backup/backup.sh",

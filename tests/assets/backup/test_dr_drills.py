@@ -46,7 +46,8 @@ CONTAINER_BACKUPS = "/var/lib/postgresql/data"
 OFFHOST = "/mnt/storagebox"
 
 DOCKER_SHIM = r'''#!{python}
-"""docker, as far as the drills use it (tests/backup/test_dr_drills.py says what it substitutes)."""
+"""docker, as far as the drills use it (tests/assets/backup/test_dr_drills.py says what it
+substitutes)."""
 import json, os, shutil, subprocess, sys
 
 config = json.loads(os.environ["DRILL_CONFIG"])

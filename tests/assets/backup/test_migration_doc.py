@@ -3,11 +3,11 @@ with exactly the owners and grants the platform gives its own objects.
 
 The old database is made on a second server as the compose platform had it: the tables created and
 owned by the superuser, no search schema, rows in them. Step 5's restore and ownership blocks run
-through the drills' Docker stand-in (tests/backup/test_dr_drills.py says what it substitutes), with
-the host directory /root/migration mapped to a test directory. Step 5's last block (the one-off SSH
-tunnel, then `db migrate`) cannot open a tunnel here: its `db migrate` line runs with the same DSN
-against the test server directly. The result is compared, privilege by privilege, with a platform
-whose objects the services created themselves.
+through the drills' Docker stand-in (tests/assets/backup/test_dr_drills.py says what it
+substitutes), with the host directory /root/migration mapped to a test directory. Step 5's last
+block (the one-off SSH tunnel, then `db migrate`) cannot open a tunnel here: its `db migrate`
+line runs with the same DSN against the test server directly. The result is compared, privilege
+by privilege, with a platform whose objects the services created themselves.
 """
 
 from __future__ import annotations
