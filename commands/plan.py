@@ -70,7 +70,8 @@ def _container_rows(result: PlanResult) -> list[dict[str, Any]]:
         runs = " ".join(command) if isinstance(command, list) else ""
         if labels.get(JOB_LABEL) == "config":
             volumes = [v.get("volumeName", "") for v in inputs.get("volumes") or []]
-            runs = f"writes {len(uploads)} generated files into {', '.join(volumes)}"
+            files = "1 generated file" if len(uploads) == 1 else f"{len(uploads)} generated files"
+            runs = f"writes {files} into {', '.join(volumes)}"
         rows.append(
             {
                 "name": res.name,

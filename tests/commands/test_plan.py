@@ -60,6 +60,14 @@ def test_plan_lists_one_shot_jobs_apart_from_the_services():
         "investment-nginx-config-writer": ("nginx", "config", "busybox:1.37.0"),
         "investment-prometheus-config-writer": ("prometheus", "config", "busybox:1.37.0"),
     }
+    runs = {j["container"]: j["runs"] for j in doc["jobs"]}
+    assert runs["investment-certbot-config-writer"] == (
+        "writes 1 generated file into investment-certbot-config"
+    )
+    assert runs["investment-prometheus-config-writer"] == (
+        "writes 3 generated files into investment-prometheus-config"
+    )
+    assert runs["investment-backend-migrate"] == "alembic upgrade head"
 
 
 def test_cost_per_container_follows_the_service_label_whatever_the_name_prefix(tmp_path):
