@@ -52,20 +52,34 @@ def restore_target(postgres_server):
     drop_database(postgres_server, f"{name}_restoring")
 
 
+@pytest.fixture
+def restore_copy(run_script, seeded_db, restore_target, backup_dir):
+    """`restore.sh [options] --from-database <seeded db> <restore target>`: the seeded database's
+    newest backup restored under the target's name."""
+
+    def run(*options: str, **env: str) -> subprocess.CompletedProcess[str]:
+        result: subprocess.CompletedProcess[str] = run_script(
+            "restore.sh",
+            *options,
+            "--from-database",
+            seeded_db,
+            restore_target,
+            db=seeded_db,
+            BACKUP_DIR=str(backup_dir),
+            **env,
+        )
+        return result
+
+    return run
+
+
 def test_round_trip_restores_every_table_with_equal_counts_and_content(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     backup = run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir))
     assert backup.returncode == 0, backup.stderr
 
-    restore = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    restore = restore_copy()
 
     assert restore.returncode == 0, restore.stderr
     source = table_fingerprints(postgres_server, seeded_db)
@@ -117,7 +131,7 @@ def test_restore_takes_the_newest_backup_unless_one_is_named(
 
 
 def test_corrupted_backup_is_refused_and_target_never_created(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     dump = the_dump(backup_dir)
@@ -125,14 +139,7 @@ def test_corrupted_backup_is_refused_and_target_never_created(
     data[len(data) // 2] ^= 0x01
     dump.write_bytes(bytes(data))
 
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    result = restore_copy()
 
     assert result.returncode == 3
     actual = hashlib.sha256(bytes(data)).hexdigest()
@@ -147,20 +154,13 @@ def test_corrupted_backup_is_refused_and_target_never_created(
 
 
 def test_truncated_backup_is_refused_by_its_checksum(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     dump = the_dump(backup_dir)
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
 
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    result = restore_copy()
 
     assert result.returncode == 3
     assert f"restore: REFUSED: {dump} is corrupted or truncated: sha256 is " in result.stderr
@@ -168,7 +168,7 @@ def test_truncated_backup_is_refused_by_its_checksum(
 
 
 def test_truncated_backup_with_a_matching_checksum_is_refused_by_reading_the_archive(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     # A copy cut short whose checksum was (wrongly) recomputed: only reading the archive can tell.
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
@@ -177,14 +177,7 @@ def test_truncated_backup_with_a_matching_checksum_is_refused_by_reading_the_arc
     dump.write_bytes(short)
     Path(f"{dump}.sha256").write_text(f"{hashlib.sha256(short).hexdigest()}  {dump.name}\n")
 
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    result = restore_copy()
 
     assert result.returncode == 3
     assert result.stderr.endswith(
@@ -196,20 +189,13 @@ def test_truncated_backup_with_a_matching_checksum_is_refused_by_reading_the_arc
 
 
 def test_backup_without_its_checksum_file_is_refused(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     dump = the_dump(backup_dir)
     Path(f"{dump}.sha256").unlink()
 
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    result = restore_copy()
 
     assert result.returncode == 3
     assert result.stderr.endswith(
@@ -219,19 +205,12 @@ def test_backup_without_its_checksum_file_is_refused(
 
 
 def test_existing_target_is_refused_without_force_and_replaced_with_it(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, restore_copy
 ):
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     kept = occupy(postgres_server, restore_target, 42)
 
-    refused = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    refused = restore_copy()
 
     assert refused.returncode == 4
     assert refused.stderr.endswith(
@@ -240,15 +219,7 @@ def test_existing_target_is_refused_without_force_and_replaced_with_it(
     )
     assert table_fingerprints(postgres_server, restore_target) == kept
 
-    forced = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-        RESTORE_FORCE="1",
-    )
+    forced = restore_copy(RESTORE_FORCE="1")
 
     assert forced.returncode == 0, forced.stderr
     assert table_fingerprints(postgres_server, restore_target) == table_fingerprints(
@@ -276,18 +247,11 @@ def test_failed_restore_leaves_an_existing_target_untouched(
     restore_target,
     postgres_server,
     dump_granting_to_a_dropped_role,
+    restore_copy,
 ):
     kept = occupy(postgres_server, restore_target, 7)
 
-    result = run_script(
-        "restore.sh",
-        "--force",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-    )
+    result = restore_copy("--force")
 
     assert result.returncode == 1
     assert 'role "bk_reader_gone" does not exist' in result.stderr
@@ -306,16 +270,9 @@ def test_restore_without_acl_succeeds_when_granted_roles_are_missing(
     restore_target,
     postgres_server,
     dump_granting_to_a_dropped_role,
+    restore_copy,
 ):
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-        RESTORE_NO_ACL="1",
-    )
+    result = restore_copy(RESTORE_NO_ACL="1")
 
     assert result.returncode == 0, result.stderr
     assert table_fingerprints(postgres_server, restore_target) == table_fingerprints(
@@ -430,21 +387,13 @@ def test_restore_checks_the_database_named_by_from_database(
     ids=["unreachable", "wrong-password"],
 )
 def test_restore_that_cannot_reach_the_server_is_one_line_and_changes_nothing(
-    run_script, seeded_db, backup_dir, restore_target, postgres_server, env, reason
+    run_script, seeded_db, backup_dir, restore_target, postgres_server, env, reason, restore_copy
 ):
     # Before: exit 2 (documented as usage) and libpq's error three times over.
     assert run_script("backup.sh", db=seeded_db, BACKUP_DIR=str(backup_dir)).returncode == 0
     files = sorted(p.name for p in backup_dir.iterdir())
 
-    result = run_script(
-        "restore.sh",
-        "--from-database",
-        seeded_db,
-        restore_target,
-        db=seeded_db,
-        BACKUP_DIR=str(backup_dir),
-        **env,
-    )
+    result = restore_copy(**env)
 
     assert _only_line(result, "restore") == (
         "cannot connect to PostgreSQL as 'postgres': "
