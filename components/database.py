@@ -236,26 +236,19 @@ class Database(pulumi.ComponentResource):
             key = grant_ordering_key(entry)
             after = [previous[key]] if key in previous else []
             resource: pulumi.CustomResource
+            common: dict[str, Any] = {
+                "database": self._database_name(entry.database),
+                "role": self._role_name(entry.role),
+                "object_type": entry.object_type,
+                "privileges": list(entry.privileges),
+                "schema": entry.schema,
+                "opts": self._opts(depends_on=after),
+            }
             if isinstance(entry, Grant):
-                resource = postgresql.Grant(
-                    f"{self._name}-{entry.key}",
-                    database=self._database_name(entry.database),
-                    role=self._role_name(entry.role),
-                    object_type=entry.object_type,
-                    privileges=list(entry.privileges),
-                    schema=entry.schema,
-                    opts=self._opts(depends_on=after),
-                )
+                resource = postgresql.Grant(f"{self._name}-{entry.key}", **common)
             else:
                 resource = postgresql.DefaultPrivileges(
-                    f"{self._name}-{entry.key}",
-                    database=self._database_name(entry.database),
-                    owner=self._role_name(entry.owner),
-                    role=self._role_name(entry.role),
-                    object_type=entry.object_type,
-                    privileges=list(entry.privileges),
-                    schema=entry.schema,
-                    opts=self._opts(depends_on=after),
+                    f"{self._name}-{entry.key}", owner=self._role_name(entry.owner), **common
                 )
             previous[key] = resource
             created.append(resource)
