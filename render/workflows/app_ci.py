@@ -106,23 +106,35 @@ def _changes_job(settings: AppCiSettings) -> Job:
     )
 
 
-def _backend_quality_job(settings: AppCiSettings) -> Job:
+def _commands_job(
+    *, name: str, part: Filter, setup: tuple[Step, ...], commands: tuple[str, ...], directory: str
+) -> Job:
+    """A job that runs when `part` changed: set-up steps, then one step per command."""
     return Job(
-        name="Backend quality",
+        name=name,
         runs_on=pins.RUNNER,
         needs=("changes",),
-        if_=_changed("backend"),
+        if_=_changed(part),
         permissions={"contents": "read"},
         timeout_minutes=10,
         steps=(
             checkout(),
-            _setup_python(settings),
-            _backend_install(settings),
+            *setup,
             *(
-                Step(name=f"Run {command}", run=command, working_directory=settings.backend_dir)
-                for command in settings.backend_quality_commands
+                Step(name=f"Run {command}", run=command, working_directory=directory)
+                for command in commands
             ),
         ),
+    )
+
+
+def _backend_quality_job(settings: AppCiSettings) -> Job:
+    return _commands_job(
+        name="Backend quality",
+        part="backend",
+        setup=(_setup_python(settings), _backend_install(settings)),
+        commands=settings.backend_quality_commands,
+        directory=settings.backend_dir,
     )
 
 
@@ -172,22 +184,12 @@ def _backend_tests_job(settings: AppCiSettings) -> Job:
 
 
 def _frontend_job(settings: AppCiSettings, *, name: str, commands: tuple[str, ...]) -> Job:
-    return Job(
+    return _commands_job(
         name=name,
-        runs_on=pins.RUNNER,
-        needs=("changes",),
-        if_=_changed("frontend"),
-        permissions={"contents": "read"},
-        timeout_minutes=10,
-        steps=(
-            checkout(),
-            _setup_node(settings),
-            _frontend_install(settings),
-            *(
-                Step(name=f"Run {command}", run=command, working_directory=settings.frontend_dir)
-                for command in commands
-            ),
-        ),
+        part="frontend",
+        setup=(_setup_node(settings), _frontend_install(settings)),
+        commands=commands,
+        directory=settings.frontend_dir,
     )
 
 
