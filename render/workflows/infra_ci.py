@@ -116,6 +116,11 @@ def _pulumi(
     )
 
 
+def _stack_steps(settings: InfraCiSettings) -> tuple[Step, ...]:
+    """What every job that talks to the stack starts with: the code, Python, the Pulumi CLI."""
+    return (checkout(), _setup_python(settings), *_pulumi_steps(settings))
+
+
 def _venv() -> Step:
     return Step(
         name="Install the program's requirements",
@@ -218,9 +223,7 @@ def _preview_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=20,
         env=_secret_env(settings),
         steps=(
-            checkout(),
-            _setup_python(settings),
-            *_pulumi_steps(settings),
+            *_stack_steps(settings),
             _pulumi(
                 settings,
                 "preview",
@@ -298,9 +301,7 @@ def _deploy_job(settings: InfraCiSettings) -> Job:
         timeout_minutes=30,
         env=_secret_env(settings),
         steps=(
-            checkout(),
-            _setup_python(settings),
-            *_pulumi_steps(settings),
+            *_stack_steps(settings),
             # pulumi/actions' `up` skips the preview (--skip-preview) and the engine runs the
             # pack's whole-stack policies after the update; a preview first stops a violation
             # before anything is changed.
@@ -348,9 +349,7 @@ def drift_workflow(settings: InfraCiSettings) -> Workflow:
                 timeout_minutes=20,
                 env=_secret_env(settings),
                 steps=(
-                    checkout(),
-                    _setup_python(settings),
-                    *_pulumi_steps(settings),
+                    *_stack_steps(settings),
                     # The CLI directly: `--refresh` on a preview compares with the live platform
                     # without writing the refreshed state back (pulumi/actions#870).
                     # `--run-program` runs the program before the refresh, so the SSH tunnel it
