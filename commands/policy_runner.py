@@ -31,6 +31,7 @@ from pydantic import computed_field
 
 from commands.offline import PlanResult, RecordedResource, struct_from_bytes
 from model.base import Frozen
+from program.processes import stop
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policy"
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -292,12 +293,7 @@ def run_policy_pack(
         except grpc.FutureTimeoutError:
             raise PolicyRunError(f"could not connect to the policy pack on port {port}") from None
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, grace_s=5)
             if process.stdout is not None:
                 process.stdout.close()
 

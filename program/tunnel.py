@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.topology import Forward
+from program.processes import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LIFETIME_S = 3 * 3600
@@ -110,13 +111,7 @@ class Tunnel:
 
     def close(self) -> None:
         """Stop the watchdog and with it ssh (tests; under Pulumi the watchdog stops itself)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process, grace_s=10)
 
 
 def _first_line(log: Path) -> str:
@@ -215,13 +210,7 @@ def watch(command: Sequence[str], watch_pid: int, max_seconds: float, log: Path)
                 break
             time.sleep(POLL_S)
     finally:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop(child, grace_s=5)
     return child.returncode if child.returncode and child.returncode > 0 else 0
 
 
