@@ -113,10 +113,16 @@ def generated_files(
             template = Template(_read(assets, declared.template, spec.name))
             try:
                 text = template.substitute(values)
-            except (KeyError, ValueError) as exc:
+            except KeyError as exc:
                 raise GeneratedFileError(
                     f"{spec.name}: template {declared.template} names no stack value {exc} "
-                    f"(known: {', '.join(sorted(values))})"
+                    f"(known: {', '.join(sorted(values))}; write $$ for a literal $)"
+                ) from None
+            except ValueError as exc:
+                # string.Template's message: "Invalid placeholder in string: line 3, col 7".
+                raise GeneratedFileError(
+                    f"{spec.name}: template {declared.template}: {exc} (placeholders are $name "
+                    "or ${name}; write $$ for a literal $)"
                 ) from None
             out.append(GeneratedOutput(f"{base}/{declared.path}", text, declared.mode))
         elif isinstance(declared, RenderedFiles):

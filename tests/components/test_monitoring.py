@@ -13,6 +13,7 @@ from commands.offline import MASK, PlanResult, run_program
 from components.monitoring import prometheus_url
 from model.catalogue import CATALOGUE
 from render.alerts import alert_rules
+from tests.support.specs import app_spec
 
 PROGRAM = Path(__file__).with_name("monitoring_program.py")
 GRAFANA = "pulumi:providers:grafana"
@@ -172,6 +173,11 @@ def test_prometheus_url_comes_from_the_metrics_store() -> None:
         ValueError, match=r"^exactly one service must provide metrics-store \(found: none\)$"
     ):
         prometheus_url([])
+    portless = app_spec("metrics", provides=("metrics-store",))
+    with pytest.raises(
+        ValueError, match=r"^metrics provides the metrics store but serves no port$"
+    ):
+        prometheus_url([portless])
 
 
 def test_the_real_program_provisions_both_dashboards_and_every_rule() -> None:

@@ -3,13 +3,16 @@
 import string
 
 import pytest
+from pydantic import ValidationError
 
 from components.platform import DATABASE_VALUES
 from components.secrets import OPTIONAL_SECRET_KEYS, SECRET_KEYS
 from model.catalogue import (
     CATALOGUE,
+    AssetFile,
     CatalogueError,
     MetricsEndpoint,
+    docker_cpus,
     start_order,
 )
 from model.config import check_image_pinned
@@ -76,3 +79,27 @@ def test_start_order_rejects_unknown_dependency_and_cycles():
 
 def test_metrics_endpoint_defaults():
     assert MetricsEndpoint(job="x", port=1).path == "/metrics"
+
+
+def test_generated_files_and_a_config_dir_go_together():
+    run_sh = AssetFile(path="run.sh", asset="feed/run.sh")
+    assert app_spec("feed", files=(run_sh,), config_dir="/etc/feed").config_dir == "/etc/feed"
+    with pytest.raises(ValidationError) as without_dir:
+        app_spec("feed", files=(run_sh,))
+    assert without_dir.value.errors()[0]["msg"] == (
+        "Value error, feed: generated files and config_dir go together (files: 1, config_dir: none)"
+    )
+    with pytest.raises(ValidationError) as without_files:
+        app_spec("feed", config_dir="/etc/feed")
+    assert without_files.value.errors()[0]["msg"] == (
+        "Value error, feed: generated files and config_dir go together (files: 0, "
+        "config_dir: /etc/feed)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cpus", "text"),
+    [(0, "0"), (0.1, "0.1"), (0.25, "0.25"), (1, "1.0"), (2, "2.0"), (1.5, "1.5")],
+)
+def test_cpu_limits_are_written_as_the_docker_provider_reads_them_back(cpus, text):
+    assert docker_cpus(cpus) == text
