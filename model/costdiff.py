@@ -47,6 +47,18 @@ class CostDiff(Frozen):
         )
 
 
+def _line(name: str, kind: str, previous: float | None, new: float | None, why: str) -> LineDiff:
+    """One line; a side that does not exist (added or removed) counts as 0 in the delta."""
+    return LineDiff(
+        name=name,
+        kind=kind,
+        previous_usd=previous,
+        new_usd=new,
+        delta_usd=round((new or 0.0) - (previous or 0.0), 2),
+        reason=why,
+    )
+
+
 def _fmt_num(value: float) -> str:
     return f"{value:g}"
 
@@ -80,45 +92,39 @@ def diff_reports(
     plan_changed = old_plan["name"] != new_plan["name"]
     if plan_changed or old_plan["monthlyUsd"] != new_plan["monthlyUsd"]:
         lines.append(
-            LineDiff(
-                name="host",
-                kind="plan",
-                previous_usd=old_plan["monthlyUsd"],
-                new_usd=new_plan["monthlyUsd"],
-                delta_usd=round(new_plan["monthlyUsd"] - old_plan["monthlyUsd"], 2),
-                reason=f"plan {old_plan['name']}→{new_plan['name']}"
-                if old_plan["name"] != new_plan["name"]
+            _line(
+                "host",
+                "plan",
+                old_plan["monthlyUsd"],
+                new_plan["monthlyUsd"],
+                f"plan {old_plan['name']}→{new_plan['name']}"
+                if plan_changed
                 else "plan price changed",
             )
         )
     old_s, new_s = previous["services"], new["services"]
     for name in [*old_s, *(n for n in new_s if n not in old_s)]:
         old, cur = old_s.get(name), new_s.get(name)
-        old_usd = old["monthlyUsd"] if old else None
-        new_usd = cur["monthlyUsd"] if cur else None
-        delta = round((new_usd or 0.0) - (old_usd or 0.0), 2)
         if old == cur and not include_unchanged:
             continue
         lines.append(
-            LineDiff(
-                name=name,
-                kind="service",
-                previous_usd=old_usd,
-                new_usd=new_usd,
-                delta_usd=delta,
-                reason=_service_reason(old, cur, plan_changed) if old != cur else "unchanged",
+            _line(
+                name,
+                "service",
+                old["monthlyUsd"] if old else None,
+                cur["monthlyUsd"] if cur else None,
+                _service_reason(old, cur, plan_changed) if old != cur else "unchanged",
             )
         )
     for key, kind in (("systemUsd", "system"), ("idleUsd", "idle")):
         if previous[key] != new[key] or include_unchanged:
             lines.append(
-                LineDiff(
-                    name=kind,
-                    kind=kind,
-                    previous_usd=previous[key],
-                    new_usd=new[key],
-                    delta_usd=round(new[key] - previous[key], 2),
-                    reason="unallocated capacity" if kind == "idle" else "OS reserve",
+                _line(
+                    kind,
+                    kind,
+                    previous[key],
+                    new[key],
+                    "unallocated capacity" if kind == "idle" else "OS reserve",
                 )
             )
     old_f, new_f = previous["fixed"], new["fixed"]
@@ -127,13 +133,12 @@ def diff_reports(
         if a == b and not include_unchanged:
             continue
         lines.append(
-            LineDiff(
-                name=name,
-                kind="fixed",
-                previous_usd=a,
-                new_usd=b,
-                delta_usd=round((b or 0.0) - (a or 0.0), 2),
-                reason="added" if a is None else "removed" if b is None else "price changed",
+            _line(
+                name,
+                "fixed",
+                a,
+                b,
+                "added" if a is None else "removed" if b is None else "price changed",
             )
         )
     return CostDiff(
