@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 
 import psycopg
 import pytest
 
 from search import migrator
 from tests.search.dataset import create_stocks_table
-from tests.support.tools import ROOT
+from tests.support.tools import run_command
 
 pytestmark = pytest.mark.postgres
 
-PG_VARS = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGSSLMODE")
-
 
 def _db(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PG_VARS}
-    return subprocess.run(
-        [sys.executable, "-m", "commands", "db", *args],
-        cwd=ROOT,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_command("db", *args, env=env)
 
 
 def test_migrate_status_rollback_with_dsn(make_database):

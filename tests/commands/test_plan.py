@@ -1,27 +1,13 @@
-"""The `plan` and `cost` commands as users run them: a subprocess, exit codes, output."""
+"""`python -m commands plan` as users run it: a subprocess, exit codes, output."""
 
 import json
 import shutil
-import subprocess
-import sys
 
-from tests.support.tools import ROOT
-
-IGNORED = shutil.ignore_patterns(".venv", ".git", "node_modules", "*_cache", "__pycache__")
-
-
-def run(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "commands", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.support.tools import COPY_IGNORE, ROOT, run_command
 
 
 def test_plan_prod_prints_services_and_a_total_under_budget():
-    proc = run("plan", "--stack", "prod", "--no-policy")
+    proc = run_command("plan", "--stack", "prod", "--no-policy")
     assert proc.returncode == 0, proc.stderr
     assert "investment-postgres" in proc.stdout
     assert "postgres:15.13-alpine" in proc.stdout
@@ -29,7 +15,7 @@ def test_plan_prod_prints_services_and_a_total_under_budget():
 
 
 def test_plan_json_is_machine_readable():
-    proc = run("plan", "--stack", "dev", "--format", "json", "--no-policy")
+    proc = run_command("plan", "--stack", "dev", "--format", "json", "--no-policy")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["stack"] == "dev"
@@ -38,14 +24,14 @@ def test_plan_json_is_machine_readable():
 
 
 def test_plan_markdown_for_pr_comments():
-    proc = run("plan", "--stack", "prod", "--format", "markdown", "--no-policy")
+    proc = run_command("plan", "--stack", "prod", "--format", "markdown", "--no-policy")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("## Offline plan: `prod`")
     assert "| investment-postgres | `postgres:15.13-alpine` | 0.75 | 384 MiB |" in proc.stdout
 
 
 def test_plan_lists_one_shot_jobs_apart_from_the_services():
-    proc = run("plan", "--stack", "prod", "--format", "json", "--no-policy")
+    proc = run_command("plan", "--stack", "prod", "--format", "json", "--no-policy")
     doc = json.loads(proc.stdout)
     jobs = {j["container"]: (j["service"], j["job"], j["image"]) for j in doc["jobs"]}
     assert jobs == {
@@ -72,12 +58,14 @@ def test_plan_lists_one_shot_jobs_apart_from_the_services():
 
 def test_cost_per_container_follows_the_service_label_whatever_the_name_prefix(tmp_path):
     # A namePrefix may contain dashes; the row's service comes from its label, not its name.
-    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=COPY_IGNORE)
     stack = (tmp_path / "Pulumi.prod.yaml").read_text()
     (tmp_path / "Pulumi.prod.yaml").write_text(
         stack.replace("config:\n", "config:\n  investment-platform:namePrefix: acme-invest\n", 1)
     )
-    proc = run("plan", "--stack", "prod", "--format", "markdown", "--no-policy", cwd=tmp_path)
+    proc = run_command(
+        "plan", "--stack", "prod", "--format", "markdown", "--no-policy", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "| acme-invest-postgres | `postgres:15.13-alpine` | 0.75 | 384 MiB |" in proc.stdout
     assert "`pg_isready -U postgres -h 127.0.0.1` | $1.02 |" in proc.stdout
@@ -86,7 +74,7 @@ def test_cost_per_container_follows_the_service_label_whatever_the_name_prefix(t
 
 
 def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_path):
-    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=COPY_IGNORE)
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n"
         "  investment-platform:hostPlan: local\n"
@@ -94,7 +82,7 @@ def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_
         "    backend: ghcr.io/acme/backend:latest\n"
         "    frontend: ghcr.io/acme/frontend:1.0.0\n"
     )
-    proc = run("plan", "--stack", "bad", cwd=tmp_path)
+    proc = run_command("plan", "--stack", "bad", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == (
@@ -105,64 +93,19 @@ def test_plan_with_invalid_config_exits_2_with_the_message_and_no_traceback(tmp_
 
 
 def test_plan_unknown_stack_exits_2():
-    proc = run("plan", "--stack", "staging")
+    proc = run_command("plan", "--stack", "staging")
     assert proc.returncode == 2
     assert proc.stderr == "error: Pulumi.staging.yaml: no such stack file (stacks: dev, prod)\n"
 
 
 def test_plan_requires_a_stack():
-    proc = run("plan")
+    proc = run_command("plan")
     assert proc.returncode == 2
     assert "the following arguments are required: --stack" in proc.stderr
 
 
-def test_cost_against_stack_json():
-    proc = run("cost", "--stack", "prod", "--against-stack", "dev", "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
-    assert doc["diff"]["delta_billed_usd"] == 8.78
-    reasons = {line["name"]: line["reason"] for line in doc["diff"]["lines"]}
-    assert reasons["host"] == "plan local→hetzner-cx33"
-    assert reasons["postgres"] == "cpus 0.5→0.75, memory 320→384 MiB"
-    assert reasons["redis"] == "host plan changed"
-
-
-def test_cost_names_the_cheapest_fitting_plan():
-    proc = run("cost", "--stack", "prod", "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["cheapestPlan"]["name"] == "hetzner-cx33"
-
-
-def test_cost_against_ref_compares_with_that_commit(tmp_path):
-    repo = tmp_path / "repo"
-    shutil.copytree(ROOT, repo, ignore=IGNORED)
-    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "base"], check=True)
-    stack = repo / "Pulumi.prod.yaml"
-    stack.write_text(
-        stack.read_text().replace(
-            "  investment-platform:hostPlan: hetzner-cx33",
-            "  investment-platform:hostPlan: digitalocean-s-4vcpu-8gb",
-        )
-    )
-    proc = run("cost", "--stack", "prod", "--against-ref", "HEAD", "--format", "markdown", cwd=repo)
-    assert proc.returncode == 0, proc.stderr
-    assert "| host | $7.53 | $48.00 | +$40.47 | plan hetzner-cx33→digitalocean-s-4vcpu-8gb |" in (
-        proc.stdout
-    )
-    assert "**billed total** | **$8.78** | **$49.25** | **+$40.47**" in proc.stdout
-
-
-def test_cost_against_unknown_ref_exits_2():
-    proc = run("cost", "--stack", "prod", "--against-ref", "no-such-ref-xyz")
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: cannot export git ref 'no-such-ref-xyz':")
-
-
 def test_plan_of_a_broken_stack_exits_1_with_one_line_per_violation(tmp_path):
-    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=IGNORED)
+    shutil.copytree(ROOT, tmp_path, dirs_exist_ok=True, ignore=COPY_IGNORE)
     # Someone bypasses the catalogue: an Elasticsearch container, unpinned, without limits.
     with (tmp_path / "__main__.py").open("a") as main:
         main.write(
@@ -176,7 +119,7 @@ def test_plan_of_a_broken_stack_exits_1_with_one_line_per_violation(tmp_path):
             "investment-platform:budgetUsd: 50", "investment-platform:budgetUsd: 5"
         )
     )
-    proc = run("plan", "--stack", "prod", cwd=tmp_path)
+    proc = run_command("plan", "--stack", "prod", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("mandatory: ")]
     assert sorted(line.split(": ")[1] for line in lines) == [

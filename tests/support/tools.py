@@ -1,4 +1,5 @@
-"""Real programs the tests hand generated files to, and what happens when one is missing.
+"""Real programs the tests hand generated files to, and what happens when one is missing; the
+project's own commands run the way users run them.
 
 `scripts/setup.sh` installs every one of them, so on CI a missing tool is a broken set-up, never a
 reason to skip: `.ci/run` sets INVESTMENT_REQUIRE_ALL_TESTS=1, which turns each skip below into a
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,6 +21,25 @@ import pytest
 
 REQUIRE_ALL = "INVESTMENT_REQUIRE_ALL_TESTS"
 ROOT = Path(__file__).resolve().parents[2]
+COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "node_modules", "*_cache", "__pycache__")
+"""For shutil.copytree of the repository into a test directory: its files, not its environments."""
+
+
+def run_command(
+    *args: str, cwd: Path = ROOT, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m commands ARGS` as a user runs it: a subprocess in `cwd`. The test process's own
+    libpq variables (PG*) are left out, so only `env` decides which server a command reaches."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return subprocess.run(
+        [sys.executable, "-m", "commands", *args],
+        cwd=cwd,
+        env={**inherited, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -9,16 +9,14 @@ whole privilege state before and after. Then the roles do their jobs again.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from typing import Any
 
 import psycopg
 import pytest
 
 from tests.support.postgres import PlatformCluster
-from tests.support.tools import ROOT
+from tests.support.tools import run_command
 
 pytestmark = pytest.mark.postgres
 
@@ -63,16 +61,7 @@ def privilege_state(cluster: PlatformCluster, database: str) -> dict[str, list[t
 
 
 def _db(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    return subprocess.run(
-        [sys.executable, "-m", "commands", "db", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_command("db", *args, env=env)
 
 
 def _attempt(dsn: str, sql: str) -> str:
