@@ -82,6 +82,12 @@ def test_the_project_keeps_every_contract(project):
             "model.catalogue -> pulumi",
         ),
         (
+            "search/migrator.py",
+            "import pulumi_postgresql",
+            "The pure layers import nothing from Pulumi",
+            "search.migrator -> pulumi_postgresql",
+        ),
+        (
             "policy/policies/core.py",
             "import model.catalogue",
             "The policy pack imports nothing of the program",
