@@ -211,15 +211,20 @@ def health_check_durations_are_valid(stack: Stack) -> Iterator[str]:
 
 
 def _go_duration_string(seconds: float) -> str:
-    """What Go's time.Duration.String() prints for whole seconds."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+    """Go's time.Duration.String() (src/time/time.go), ported line by line for whole seconds of at
+    least one: the text is built from the right, seconds first, and stops at hours."""
+    u = int(seconds)
+    if u == 0:
+        return "0s"
+    text = "s"
+    text = f"{u % 60}{text}"  # fmtFrac leaves no fraction for whole seconds; fmtInt(u % 60)
+    u //= 60
+    if u > 0:
+        text = f"{u % 60}m{text}"
+        u //= 60
+        if u > 0:
+            text = f"{u}h{text}"
+    return text
 
 
 @rule

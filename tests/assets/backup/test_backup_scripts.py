@@ -371,21 +371,28 @@ def test_restore_checks_the_database_named_by_from_database(
     assert not database_exists(postgres_server, restore_target)
 
 
-@pytest.mark.parametrize(
-    ("env", "reason"),
-    [
-        (
-            {"PGPORT": "1"},
-            'connection to server at "127.0.0.1", port 1 failed: Connection refused',
-        ),
-        (
-            {"PGPASSWORD": "wrong"},
-            'connection to server at "127.0.0.1", port {port} failed: FATAL:  password '
-            'authentication failed for user "postgres"',
-        ),
-    ],
-    ids=["unreachable", "wrong-password"],
-)
+CONNECTION_FAILURES = [
+    (
+        {"PGPORT": "1"},
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused',
+    ),
+    (
+        {"PGPASSWORD": "wrong"},
+        'connection to server at "127.0.0.1", port {port} failed: FATAL:  password '
+        'authentication failed for user "postgres"',
+    ),
+    (
+        {"PGDATABASE": "no_such_database"},
+        'connection to server at "127.0.0.1", port {port} failed: FATAL:  database '
+        '"no_such_database" does not exist',
+    ),
+]
+"""Environments that keep a script from connecting, and libpq's reason ({port}: the server's)."""
+FAILURE_IDS = ["unreachable", "wrong-password", "no-database"]
+
+
+# Not the missing database: restore connects to the maintenance database, whatever PGDATABASE says.
+@pytest.mark.parametrize(("env", "reason"), CONNECTION_FAILURES[:2], ids=FAILURE_IDS[:2])
 def test_restore_that_cannot_reach_the_server_is_one_line_and_changes_nothing(
     run_script, seeded_db, backup_dir, restore_target, postgres_server, env, reason, restore_copy
 ):
@@ -581,26 +588,7 @@ def _only_line(result: subprocess.CompletedProcess[str], script: str) -> str:
     return rest
 
 
-@pytest.mark.parametrize(
-    ("env", "reason"),
-    [
-        (
-            {"PGPORT": "1"},
-            'connection to server at "127.0.0.1", port 1 failed: Connection refused',
-        ),
-        (
-            {"PGPASSWORD": "wrong"},
-            'connection to server at "127.0.0.1", port {port} failed: FATAL:  password '
-            'authentication failed for user "postgres"',
-        ),
-        (
-            {"PGDATABASE": "no_such_database"},
-            'connection to server at "127.0.0.1", port {port} failed: FATAL:  database '
-            '"no_such_database" does not exist',
-        ),
-    ],
-    ids=["unreachable", "wrong-password", "no-database"],
-)
+@pytest.mark.parametrize(("env", "reason"), CONNECTION_FAILURES, ids=FAILURE_IDS)
 def test_backup_that_cannot_reach_the_server_is_one_line_and_writes_nothing(
     run_script, seeded_db, backup_dir, postgres_server, env, reason
 ):
