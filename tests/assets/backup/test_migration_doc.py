@@ -74,15 +74,6 @@ def reference() -> Iterator[PlatformCluster]:
         cluster.server.stop()
 
 
-@pytest.fixture(scope="module")
-def migrated() -> Iterator[PlatformCluster]:
-    cluster = start_platform_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.server.stop()
-
-
 def old_dump(server: PostgresServer, directory: Path) -> Path:
     """The compose database as step 1 dumps it: everything owned by the superuser."""
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
@@ -118,7 +109,7 @@ def old_dump(server: PostgresServer, directory: Path) -> Path:
 
 
 def test_step_5_brings_the_old_database_in_with_the_platforms_privileges(
-    old_server, migrated, reference, tmp_path, image_bin
+    old_server, platform_cluster, reference, tmp_path, image_bin
 ):
     blocks = step_blocks()
     assert len(blocks) == 4
@@ -129,7 +120,7 @@ def test_step_5_brings_the_old_database_in_with_the_platforms_privileges(
     old_dump(old_server, migration_dir)
 
     (tmp_path / "host").mkdir()
-    host = Host(tmp_path / "host", migrated, image_bin)
+    host = Host(tmp_path / "host", platform_cluster, image_bin)
     paths = host.config["paths"]
     assert isinstance(paths, dict)
     paths["/root/migration"] = str(migration_dir)
@@ -144,17 +135,19 @@ def test_step_5_brings_the_old_database_in_with_the_platforms_privileges(
         "host=127.0.0.1 port=15432 user=postgres dbname=investment_db "
         "options='-c role=investment_owner'"
     )
-    local = dsn.replace("port=15432", f"port={migrated.server.port}") + f" password={PASSWORD}"
+    local = (
+        dsn.replace("port=15432", f"port={platform_cluster.server.port}") + f" password={PASSWORD}"
+    )
     result = migrator.apply(local)
     assert result.version >= 6
 
-    got = privilege_state(migrated, "investment_db")
+    got = privilege_state(platform_cluster, "investment_db")
     want = privilege_state(reference, "investment_db")
     for part in ("database", "schemas", "relations", "functions", "extensions", "default_acls"):
         assert got[part] == want[part], part
 
     # And the runtime role does its job on the old rows.
-    with psycopg.connect(migrated.dsn("investment_db", "app")) as app:
+    with psycopg.connect(platform_cluster.dsn("investment_db", "app")) as app:
         (count,) = app.execute("SELECT count(*) FROM search_stocks('apple')").fetchone() or (0,)
         assert count >= 1
         app.execute("INSERT INTO watchlists (owner) VALUES ('cy')")
