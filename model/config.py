@@ -44,6 +44,7 @@ from model.base import (
 from model.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpus, provider
 from model.cost import CapacityError, ServiceLimits, check_capacity
 from model.github import GitHubSettings
+from model.host import Host
 from model.hostplans import HOST_PLANS
 from model.imageref import InvalidReference, image_problem, parse_reference
 
@@ -284,6 +285,8 @@ class StackConfig(ConfigModel):
     """How Pulumi reaches PostgreSQL (docs/SEARCH.md)."""
     tunnel: Tunnel = Tunnel()
     """The SSH tunnel to the host's internal network (docs/DEPLOYMENT.md)."""
+    host: Host = Host()
+    """The Docker host: `existing` (reached at dockerHost) or one the program creates (hetzner)."""
     alerting: AlertingSettings = AlertingSettings()
     """Who is notified of alerts, and the budget alert thresholds."""
 
@@ -326,11 +329,22 @@ class StackConfig(ConfigModel):
         return environment_of(self.stack)
 
     @property
+    def server_name(self) -> str:
+        """The managed host's name at Hetzner (and the prefix of its addresses and firewall)."""
+        return f"{self.name_prefix}-{self.stack}"
+
+    @property
+    def over_ssh(self) -> bool:
+        """Whether Docker is reached over SSH: an ssh:// dockerHost, or the managed host."""
+        return self.host.managed or self.docker_host.startswith("ssh://")
+
+    @property
     def tunnel_enabled(self) -> bool:
-        """Whether the program opens the SSH tunnel: as configured, else for ssh:// hosts."""
+        """Whether the program opens the SSH tunnel: as configured, else when Docker is reached
+        over SSH."""
         if self.tunnel.enabled is not None:
             return self.tunnel.enabled
-        return self.docker_host.startswith("ssh://")
+        return self.over_ssh
 
     def fixed_address(self, spec: ServiceSpec) -> IPv4Address | None:
         """The service's fixed address on the internal network, if it has one."""
@@ -421,7 +435,7 @@ class StackConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _tunnel_needs_ssh(self) -> StackConfig:
-        if self.tunnel.enabled and not self.docker_host.startswith("ssh://"):
+        if self.tunnel.enabled and not self.over_ssh:
             raise ValueError(
                 "tunnel.enabled: the tunnel goes through the Docker host's SSH server; it needs "
                 "an ssh:// dockerHost"
@@ -436,6 +450,42 @@ class StackConfig(ConfigModel):
                 raise ValueError(
                     f"tunnel.grafanaPort: {self.tunnel.grafana_port} is database.port already"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _managed_host(self) -> StackConfig:
+        if not self.host.managed:
+            return self
+        if "docker_host" in self.model_fields_set:
+            raise ValueError(
+                "dockerHost: the managed host (host.mode: hetzner) is reached at "
+                f"ssh://{self.host.user}@<the address the program gives it>; remove dockerHost"
+            )
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", self.server_name):
+            raise ValueError(
+                f"host.mode: the managed host is named after namePrefix and the stack, "
+                f"'{self.server_name}', which must be a host name label (lower-case letters, "
+                "digits and inner hyphens, at most 63); rename the stack"
+            )
+        plan = HOST_PLANS[self.host_plan]
+        if plan.server_type is None:
+            creatable = [p.name for p in HOST_PLANS.values() if p.server_type is not None]
+            raise ValueError(
+                f"hostPlan: '{self.host_plan}' is a plan the program can price but not create; "
+                f"the managed host (host.mode: hetzner) needs one of {', '.join(creatable)}"
+            )
+        if self.host.location not in plan.locations:
+            raise ValueError(
+                f"host.location: Hetzner sells {plan.server_type} in {', '.join(plan.locations)}, "
+                f"not in '{self.host.location}'"
+            )
+        if self.environment == "prod":
+            for network in self.host.admin_networks:
+                if network.prefixlen == 0:
+                    raise ValueError(
+                        f"host.adminNetworks: {network} admits SSH from the whole internet; stack "
+                        f"'{self.stack}' gets prod rules: list the admins' (or a VPN's) networks"
+                    )
         return self
 
     @model_validator(mode="after")

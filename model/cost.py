@@ -99,6 +99,8 @@ class CostReport(Frozen):
                 "monthlyUsd": self.plan_usd,
                 "source": self.plan.source,
                 "asOf": self.plan.as_of,
+                # What the managed host's server resource must be (policy server-type-is-priced).
+                **({"serverType": self.plan.server_type} if self.plan.server_type else {}),
             },
             "services": {
                 s.name: {"cpus": s.cpus, "memoryMib": s.memory_mib, "monthlyUsd": s.monthly_usd}

@@ -18,6 +18,11 @@ EUR_USD = 1.16
 EUR_USD_SOURCE = "ECB euro reference rate, November 2025 (about 1.16 USD per EUR)"
 
 
+HETZNER_CX_LOCATIONS = ("fsn1", "nbg1", "hel1")
+"""Where Hetzner sells its cost-optimised CX sizes: Falkenstein, Nuremberg, Helsinki (EU only;
+docs.hetzner.com/cloud/general/locations, read 2025-11)."""
+
+
 class HostPlan(Frozen):
     """One VPS size at one provider."""
 
@@ -39,6 +44,11 @@ class HostPlan(Frozen):
     """Where the price was read."""
     as_of: str
     """When the price was read (YYYY-MM)."""
+    server_type: str | None = None
+    """The provider API's name of the size, for plans the program can create itself (the managed
+    host, `host.mode: hetzner`); None for plans it can only price."""
+    locations: tuple[str, ...] = ()
+    """Where the provider sells this size (its API's location names)."""
 
     @property
     def monthly_usd(self) -> float:
@@ -65,6 +75,8 @@ HOST_PLANS: dict[str, HostPlan] = {
             name="hetzner-cx23",
             provider="Hetzner Cloud",
             size="CX23",
+            server_type="cx23",
+            locations=HETZNER_CX_LOCATIONS,
             vcpus=2,
             memory_mib=4096,
             monthly_price=3.99,
@@ -76,6 +88,8 @@ HOST_PLANS: dict[str, HostPlan] = {
             name="hetzner-cx33",
             provider="Hetzner Cloud",
             size="CX33",
+            server_type="cx33",
+            locations=HETZNER_CX_LOCATIONS,
             vcpus=4,
             memory_mib=8192,
             monthly_price=6.49,

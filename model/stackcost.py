@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from model.catalogue import ServiceSpec
 from model.config import StackConfig, resolve_specs
 from model.cost import CostReport, FixedItem, ServiceLimits, estimate
+from model.host import host_options
 from model.hostplans import HOST_PLANS
 
 
@@ -17,14 +18,22 @@ def service_limits(specs: Sequence[ServiceSpec]) -> list[ServiceLimits]:
 
 def stack_cost(config: StackConfig, specs: Sequence[ServiceSpec] | None = None) -> CostReport:
     """The stack's cost report: its plan, its services' limits (the services it runs unless
-    `specs` says otherwise), its fixed items and budget."""
+    `specs` says otherwise), its fixed items (the managed host's billed options first) and
+    budget."""
+    plan = HOST_PLANS[config.host_plan]
     return estimate(
-        HOST_PLANS[config.host_plan],
+        plan,
         service_limits(resolve_specs(config) if specs is None else specs),
         os_reserve_mib=config.os_reserve_mib,
         fixed=[
-            FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
-            for f in config.fixed_costs
+            *(
+                FixedItem(name=o.name, monthly_usd=o.monthly_usd, source=o.source)
+                for o in host_options(config.host, plan)
+            ),
+            *(
+                FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
+                for f in config.fixed_costs
+            ),
         ],
         budget_usd=config.budget_usd,
     )
