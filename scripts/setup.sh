@@ -4,7 +4,8 @@
 # The tests hand every generated file to the real program that consumes it, so this installs those
 # programs from Debian: PostgreSQL, promtool and Prometheus, nginx, redis-server, the exporters Debian
 # packages, sshd (tunnel tests), busybox (the alpine images' shell), shellcheck and iproute2 (network
-# namespaces for the live nginx tests). INVESTMENT_SKIP_AIRFLOW=1 skips the Airflow virtualenv (about
+# namespaces for the live nginx tests), cloud-init (the managed host's cloud-config schema).
+# INVESTMENT_SKIP_AIRFLOW=1 skips the Airflow virtualenv (about
 # 40 s and 400 MB) on a developer machine; `.ci/run` never sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,8 @@ need curl curl
 need wget wget
 need openssl openssl
 need ip iproute2
+# cloud-init for `cloud-init schema` on the managed host's cloud-config.
+need cloud-init cloud-init
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian"
   $SUDO apt-get update -qq
