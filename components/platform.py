@@ -81,6 +81,19 @@ def _formatter(template: str) -> Callable[[dict[str, str]], str]:
 
 
 @dataclass
+class HostAccess:
+    """How the platform reaches the managed host, known only once the host has booted."""
+
+    docker_host: pulumi.Input[str]
+    """The Docker endpoint, `ssh://deploy@<address>`."""
+    ssh_options: pulumi.Input[Sequence[str]]
+    """ssh options the Docker provider adds: the host's pinned key."""
+    management_ready: pulumi.Output[str]
+    """Resolves once the tunnel to PostgreSQL and Grafana is open; the providers that go through
+    it wait for it."""
+
+
+@dataclass
 class PlatformArgs:
     """Inputs of the platform: the stack's config, its services and the secrets it gives."""
 
@@ -92,6 +105,9 @@ class PlatformArgs:
     """`pulumi config set --secret` values by config key (model.config.SECRET_KEYS)."""
     assets: Path = field(default=ASSETS)
     """Where the files the catalogue ships into containers live."""
+    access: HostAccess | None = None
+    """How to reach a host the program creates itself; None: the stack's dockerHost, whose
+    tunnel (if any) is open before the platform is declared."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -106,9 +122,15 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("investment:platform:Platform", name, None, opts)
         config = args.config
+        access = args.access
+        self._ready = None if access is None else access.management_ready
+        self.docker_host: pulumi.Input[str] = (
+            config.docker_host if access is None else access.docker_host
+        )
         self.provider = docker.Provider(
             f"{name}-docker",
-            host=config.docker_host,
+            host=self.docker_host,
+            ssh_opts=None if access is None else access.ssh_options,
             cert_path=config.docker_cert_path,
             registry_auth=[
                 docker.ProviderRegistryAuthArgs(
@@ -214,7 +236,7 @@ class Platform(pulumi.ComponentResource):
             MonitoringArgs(
                 services=self.services,
                 cost=self.cost,
-                grafana_url=grafana_api_url(config),
+                grafana_url=self._after_tunnel(grafana_api_url(config)),
                 admin_password=self.secrets.values["grafana_admin_password"],
                 alerting=config.alerting,
                 webhook_url=args.secrets.get("alertingWebhookUrl"),
@@ -229,13 +251,19 @@ class Platform(pulumi.ComponentResource):
             }
         )
 
+    def _after_tunnel(self, value: str) -> pulumi.Input[str]:
+        """`value`, available only once the management tunnel is open (when it opens late)."""
+        if self._ready is None:
+            return value
+        return pulumi.Output.all(self._ready, value).apply(lambda values: str(values[1]))
+
     def _create_database(self, name: str, config: StackConfig, server: Service) -> Database:
         access = config.database
         secrets = self.secrets.values
         return Database(
             f"{name}-database",
             DatabaseArgs(
-                host=access.host,
+                host=self._after_tunnel(access.host),
                 port=access.port,
                 admin_password=secrets["postgres_password"],
                 sslmode=access.ssl_mode,
@@ -257,7 +285,7 @@ def summary(platform: Platform, config: StackConfig) -> dict[str, object]:
     """The stack outputs: where the platform is, what runs, and what it costs."""
     return {
         "url": public_url(config),
-        "dockerHost": config.docker_host,
+        "dockerHost": platform.docker_host,
         "postgresAddress": str(config.postgres_address),
         "services": {
             name: {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 from pulumi.runtime import mocks, settings
@@ -18,7 +19,8 @@ from pulumi.runtime.config import (
     is_config_secret,
 )
 
-from components.platform import Platform, PlatformArgs, summary
+from components.host import ManagedHost, ManagedHostArgs
+from components.platform import HostAccess, Platform, PlatformArgs, summary
 from components.workflow_files import WorkflowFiles
 from model.base import check_http_url
 from model.catalogue import ServiceSpec
@@ -30,8 +32,11 @@ from model.config import (
     load_config,
     resolve_specs,
 )
+from model.hostplans import HOST_PLANS
 from model.topology import tunnel_forwards
 from program.tunnel import TunnelError, open_tunnel, parse_ssh_target
+
+BOOTSTRAP_WAIT = Path(__file__).with_name("bootstrap_wait.py")
 
 
 @dataclass(frozen=True)
@@ -110,27 +115,74 @@ def load_stack() -> tuple[StackConfig, dict[str, pulumi.Output[str]]]:
     return config, {key: pulumi.Output.secret(value) for key, value in secrets.items()}
 
 
-def open_management_tunnel(config: StackConfig, specs: Sequence[ServiceSpec]) -> None:
-    """Open the SSH tunnel to PostgreSQL and Grafana for this operation, when the stack uses it."""
+def open_management_tunnel(
+    config: StackConfig,
+    specs: Sequence[ServiceSpec],
+    docker_host: str | None = None,
+    ssh_options: Sequence[str] = (),
+) -> str:
+    """Open the SSH tunnel to PostgreSQL and Grafana for this operation, when the stack uses it,
+    through `docker_host` (default: the stack's dockerHost); returns the tunnel's local address."""
     if not config.tunnel_enabled or under_mocks():
-        return
+        return config.database.host
     try:
         # The language host is this process's parent; the engine stops it last, after deletes.
         open_tunnel(
-            parse_ssh_target(config.docker_host),
+            parse_ssh_target(docker_host or config.docker_host),
             tunnel_forwards(config, specs),
             watch_pid=os.getppid(),
+            ssh_options=ssh_options,
         )
     except TunnelError as exc:
         raise pulumi.RunError(f"tunnel: {exc}") from None
+    return config.database.host
+
+
+def managed_host(config: StackConfig, specs: Sequence[ServiceSpec]) -> HostAccess | None:
+    """Create the managed host (host.mode: hetzner) and say how the platform reaches it; None for
+    an existing host, whose tunnel opens now, before any resource."""
+    if not config.host.managed:
+        open_management_tunnel(config, specs)
+        return None
+    host = ManagedHost(
+        "investment-host",
+        ManagedHostArgs(
+            host=config.host,
+            plan=HOST_PLANS[config.host_plan],
+            name=config.server_name,
+            stack=config.stack,
+            wait_script=BOOTSTRAP_WAIT.read_text(),
+        ),
+    )
+    # The tunnel can open only once the host has booted: in an apply on its endpoint, which the
+    # engine resolves after the bootstrap wait (and not at all in a first preview).
+    ready = pulumi.Output.all(host.docker_host, host.ssh_options).apply(
+        lambda values: open_management_tunnel(config, specs, values[0], values[1])
+    )
+    pulumi.export(
+        "host",
+        {
+            "serverType": HOST_PLANS[config.host_plan].server_type,
+            "location": config.host.location,
+            "ipv4": host.ipv4,
+            "ipv6": host.ipv6,
+            "knownHosts": host.known_hosts,
+            "dockerVersion": host.docker_version,
+        },
+    )
+    return HostAccess(
+        docker_host=host.docker_host, ssh_options=host.ssh_options, management_ready=ready
+    )
 
 
 def main() -> None:
     """Build the platform for the current stack and export what it is and costs."""
     config, secrets = load_stack()
     specs = resolve_specs(config)
-    open_management_tunnel(config, specs)
-    platform = Platform("investment", PlatformArgs(config=config, specs=specs, secrets=secrets))
+    access = managed_host(config, specs)
+    platform = Platform(
+        "investment", PlatformArgs(config=config, specs=specs, secrets=secrets, access=access)
+    )
     if config.github is not None:
         WorkflowFiles("investment-app-ci", config.github)
     for key, value in summary(platform, config).items():

@@ -61,13 +61,17 @@ def parse_ssh_target(docker_host: str) -> SshTarget:
     return SshTarget(host=host, user=user or None, port=int(port) if port else None)
 
 
-def ssh_command(target: SshTarget, forwards: Sequence[Forward], ssh: str = "ssh") -> list[str]:
+def ssh_command(
+    target: SshTarget, forwards: Sequence[Forward], ssh: str = "ssh", options: Sequence[str] = ()
+) -> list[str]:
     """The ssh command line: every value is its own argument, and `--` ends the options, so no
-    host name or user can turn into an option."""
+    host name or user can turn into an option. `options` come first, so they win over the
+    defaults (ssh keeps an option's first value): the managed host's pinned key."""
     command = [
         ssh,
         "-N",
         "-T",
+        *options,
         "-o",
         "BatchMode=yes",
         "-o",
@@ -126,6 +130,7 @@ def open_tunnel(
     watch_pid: int,
     timeout_s: float = 30.0,
     max_lifetime_s: int = MAX_LIFETIME_S,
+    ssh_options: Sequence[str] = (),
 ) -> Tunnel:
     """Open the tunnel and return once every local port accepts connections.
 
@@ -161,7 +166,7 @@ def open_tunnel(
         "--log",
         str(log),
         "--",
-        *ssh_command(target, forwards, ssh),
+        *ssh_command(target, forwards, ssh, ssh_options),
     ]
     process = subprocess.Popen(
         command,

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from model.config import load_config, resolve_specs
+from model.host import known_hosts_line, pinned_host_key_options
 from model.topology import Forward, tunnel_forwards
 from program.tunnel import (
     SshTarget,
@@ -214,3 +215,55 @@ def test_a_busy_local_port_is_reported_not_stolen(trusting_client, watched):
         f"127.0.0.1:{port} is already in use; stop whatever listens there (a manual tunnel?) or "
         "choose other ports (database.port, tunnel.grafanaPort)"
     )
+
+
+@pytest.mark.sshd
+@pytest.mark.postgres
+def test_the_managed_hosts_pinned_key_alone_opens_the_tunnel_for_the_migrations(
+    sshd, watched, postgres_server, app_database, tmp_path, monkeypatch
+):
+    # A client whose known_hosts is empty: only the pinned key (model/host.py) can vouch for the
+    # host, as on a fresh CI runner deploying onto a host the program just created.
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    client = tmp_path / "client"
+    client.mkdir()
+    monkeypatch.setenv("PATH", f"{write_client(client, sshd.client_key, empty)}:/usr/bin:/bin")
+    pinned = pinned_host_key_options(known_hosts_line("127.0.0.1", sshd.host_public_key, sshd.port))
+    local = _free_port()
+    tunnel = open_tunnel(
+        parse_ssh_target(sshd.docker_host),
+        [Forward(local, "127.0.0.1", postgres_server.port)],
+        watch_pid=watched.pid,
+        ssh_options=pinned,
+    )
+    try:
+        dsn = postgres_server.dsn(app_database).replace(
+            f"port={postgres_server.port}", f"port={local}"
+        )
+        assert migrator.apply(dsn).version >= 4
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT count(*) FROM search_stocks('apple')").fetchone()
+            assert row is not None
+            assert row[0] >= 1
+    finally:
+        tunnel.close()
+
+
+@pytest.mark.sshd
+def test_a_pin_of_another_key_is_refused(sshd, watched, tmp_path, monkeypatch):
+    other = tmp_path / "other_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    monkeypatch.setenv("PATH", f"{sshd.client_bin}:/usr/bin:/bin")
+    pinned = pinned_host_key_options(
+        known_hosts_line("127.0.0.1", other.with_suffix(".pub").read_text(), sshd.port)
+    )
+    # The pin wins over the client's own known_hosts, which does trust this server.
+    with pytest.raises(TunnelError) as excinfo:
+        open_tunnel(
+            parse_ssh_target(sshd.docker_host),
+            [Forward(_free_port(), "127.0.0.1", 5432)],
+            watch_pid=watched.pid,
+            ssh_options=pinned,
+        )
+    assert "Host key verification failed." in str(excinfo.value)

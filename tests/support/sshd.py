@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,8 @@ class SshServer:
     client_bin: Path
     """Put first on PATH: its `ssh` trusts only this server's host key."""
     known_hosts: Path
+    client_key: Path
+    """The key the server admits (for clients that trust the server some other way)."""
 
     @property
     def docker_host(self) -> str:
@@ -70,8 +72,9 @@ def write_client(directory: Path, key: Path, known_hosts: Path) -> Path:
 
 
 @contextmanager
-def ssh_server() -> Iterator[SshServer]:
-    """Start sshd on a free loopback port (root only: it logs in as root with a key)."""
+def ssh_server(extra_config: Sequence[str] = ()) -> Iterator[SshServer]:
+    """Start sshd on a free loopback port (root only: it logs in as root with a key);
+    `extra_config` lines are added to its sshd_config."""
     require_root("sshd switches to the logged-in user")
     sshd = require_binary("sshd", "/usr/sbin")
     require_binary("ssh-keygen")
@@ -97,6 +100,7 @@ def ssh_server() -> Iterator[SshServer]:
                 "StrictModes no",
                 "AllowTcpForwarding yes",
                 "LogLevel ERROR",
+                *extra_config,
                 "",
             ]
         )
@@ -129,6 +133,7 @@ def ssh_server() -> Iterator[SshServer]:
             host_public_key=host_public,
             client_bin=write_client(client, client_key, known_hosts),
             known_hosts=known_hosts,
+            client_key=client_key,
         )
     finally:
         process.terminate()
