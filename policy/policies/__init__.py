@@ -21,7 +21,17 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import budget, containers, credentials, delivery, host, images, monitoring, volumes
+from . import (
+    budget,
+    cloud,
+    containers,
+    credentials,
+    delivery,
+    host,
+    images,
+    monitoring,
+    volumes,
+)
 from .core import PACK_NAME, SecretStr, install_secret_marking, mark_secrets
 from .delivery import deploy_job_problems
 
@@ -43,6 +53,7 @@ def build_policies() -> list[Policy]:
         *containers.policies(),
         *images.policies(),
         *host.policies(),
+        *cloud.policies(),
         *volumes.policies(),
         *credentials.policies(),
         *delivery.policies(),

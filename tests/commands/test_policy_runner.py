@@ -52,6 +52,43 @@ def test_real_stacks_pass_every_policy(stack):
     assert mandatory(violations) == []
 
 
+MANAGED_HOST = {
+    "dockerHost": None,
+    "host": {
+        "mode": "hetzner",
+        "location": "fsn1",
+        "adminNetworks": ["198.51.100.0/24"],
+        "sshKeys": [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPtiOFLvacenBdggwQOU1kK+1u7gtmyhZqZg8l/NIKA"
+        ],
+        "backups": True,
+    },
+}
+
+
+def test_a_real_managed_host_stack_passes_every_policy_and_a_widened_firewall_is_caught():
+    managed = run_program("prod", overrides=MANAGED_HOST)
+    assert [v.line() for v in run_policy_pack(managed)] == []
+
+    def open_postgres(r: RecordedResource) -> RecordedResource:
+        rules = [*r.inputs["rules"], {"direction": "in", "protocol": "tcp", "port": "5432"}]
+        return with_inputs(r, {**r.inputs, "rules": rules})
+
+    widened = dataclasses.replace(
+        managed,
+        resources=[
+            open_postgres(r) if r.type == "hcloud:index/firewall:Firewall" else r
+            for r in managed.resources
+        ],
+    )
+    assert [v.line() for v in run_policy_pack(widened)] == [
+        "mandatory: firewall-admits-only-web-and-admin-ssh: investment-host-firewall: firewall "
+        "'investment-host-firewall' admits tcp port 5432 from nowhere; only 80 and 443 (public) "
+        "and 22 (admin networks) may be open. Remove the rule (components/host.py "
+        "firewall_rules)."
+    ]
+
+
 def test_real_prod_labels_every_metrics_endpoint(prod):
     for spec in CATALOGUE:
         if not spec.metrics:

@@ -140,6 +140,44 @@ def cost(billed: float) -> dict[str, Any]:
     }
 
 
+WEB_RULES = [
+    {"direction": "in", "protocol": "tcp", "port": port, "sourceIps": ["0.0.0.0/0", "::/0"]}
+    for port in ("80", "443")
+]
+HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPt"
+
+
+def pinned(key: str = HOST_PUBLIC_KEY, checking: str = "yes") -> list[str]:
+    return [
+        "-o",
+        f"StrictHostKeyChecking={checking}",
+        "-o",
+        f"KnownHostsCommand=/bin/echo 203.0.113.10 {key}",
+    ]
+
+
+def managed_host(
+    *extra: PolicyResource, docker_opts: list[str] | None = None
+) -> list[PolicyResource]:
+    """A managed host's server, generated key and Docker provider (provider config JSON-encoded,
+    as the engine sends it)."""
+    return [
+        res("hcloud:index/server:Server", {"serverType": "cx33", "firewallIds": [7]}, "server"),
+        res("tls:index/privateKey:PrivateKey", {"publicKeyOpenssh": HOST_PUBLIC_KEY + "\n"}, "key"),
+        res(
+            "pulumi:providers:docker",
+            {"host": "ssh://deploy@203.0.113.10", "sshOpts": json.dumps(docker_opts or pinned())},
+            "docker",
+        ),
+        *extra,
+    ]
+
+
+def priced(server_type: str | None = "cx33", **fixed: float) -> PolicyResource:
+    plan = {"memoryMib": 8192, **({"serverType": server_type} if server_type else {})}
+    return outputs(cost={**cost(9.0), "plan": plan, "fixed": fixed})
+
+
 PROMETHEUS_YML = yaml.safe_dump(
     {
         "scrape_configs": [
@@ -155,6 +193,106 @@ UNNAMED_VOLUME = res(VOLUME, {"name": "v"}, "v")
 """A volume whose name a container cannot know yet during a preview."""
 
 CASES = [
+    pytest.param(
+        "firewall-admits-only-web-and-admin-ssh",
+        args(
+            "hcloud:index/firewall:Firewall",
+            {
+                "rules": [
+                    *WEB_RULES,
+                    {
+                        "direction": "in",
+                        "protocol": "tcp",
+                        "port": "22",
+                        "sourceIps": ["198.51.100.0/24"],
+                    },
+                    {
+                        "direction": "out",
+                        "protocol": "udp",
+                        "port": "53",
+                        "destinationIps": ["::/0"],
+                    },
+                ]
+            },
+        ),
+        args(
+            "hcloud:index/firewall:Firewall",
+            {
+                "rules": [
+                    *WEB_RULES,
+                    {
+                        "direction": "in",
+                        "protocol": "tcp",
+                        "port": "22",
+                        "sourceIps": ["198.51.100.0/24", "0.0.0.0/0"],
+                    },
+                    {"direction": "in", "protocol": "tcp", "port": "5432", "sourceIps": ["::/0"]},
+                    {"direction": "in", "protocol": "icmp", "sourceIps": ["0.0.0.0/0"]},
+                ]
+            },
+        ),
+        [
+            "firewall 'r' admits SSH from 0.0.0.0/0, the whole internet; list the admins' "
+            "networks in host.adminNetworks instead.",
+            "firewall 'r' admits tcp port 5432 from ::/0; only 80 and 443 (public) and 22 (admin "
+            "networks) may be open. Remove the rule (components/host.py firewall_rules).",
+            "firewall 'r' admits icmp port any from 0.0.0.0/0; only 80 and 443 (public) and 22 "
+            "(admin networks) may be open. Remove the rule (components/host.py firewall_rules).",
+        ],
+        id="firewall-admits-only-web-and-admin-ssh",
+    ),
+    pytest.param(
+        "host-key-pinned",
+        stack(
+            *managed_host(
+                res(
+                    "command:local:Command",
+                    {"environment": {"INVESTMENT_SSH_OPTIONS": json.dumps(pinned())}},
+                    "bootstrap",
+                )
+            )
+        ),
+        stack(
+            *managed_host(
+                res(
+                    "command:local:Command",
+                    {"environment": {"INVESTMENT_SSH_OPTIONS": json.dumps(pinned(checking="no"))}},
+                    "bootstrap",
+                ),
+                docker_opts=pinned(key="ssh-ed25519 AAAAother"),
+            )
+        ),
+        [
+            "'docker' reaches its host over SSH with the pinned key is not the host key the "
+            "program generated: a man in the middle would get the Docker socket. Pass the managed "
+            "host's ssh_options (model/host.py pinned_host_key_options).",
+            "'bootstrap' reaches its host over SSH with StrictHostKeyChecking=no; no "
+            "StrictHostKeyChecking=yes: a man in the middle would get the Docker socket. Pass the "
+            "managed host's ssh_options (model/host.py pinned_host_key_options).",
+        ],
+        id="host-key-pinned",
+    ),
+    pytest.param(
+        "server-is-the-priced-plan",
+        stack(priced("cx33"), *managed_host()),
+        stack(
+            priced("cx23"),
+            res(
+                "hcloud:index/server:Server",
+                {"serverType": "cx33", "firewallIds": [], "backups": True},
+                "server",
+            ),
+        ),
+        [
+            "server 'server' is a cx33 but the cost report prices cx23; create the server from "
+            "the stack's hostPlan (components/host.py) so the bill is the one the preview shows.",
+            "server 'server' has no firewall, so every port it listens on is public; attach the "
+            "host's firewall (firewallIds).",
+            "server 'server' has Hetzner backups on (20% of its price) but the cost report has no "
+            "host-backups line; set host.backups so both agree.",
+        ],
+        id="server-is-the-priced-plan",
+    ),
     pytest.param(
         "monthly-cost-within-budget",
         stack(outputs(cost=cost(50.0))),
@@ -487,7 +625,7 @@ def test_every_policy_is_named_described_and_leveled():
     built = policies.build_policies()
 
     names = [p.name for p in built]
-    assert len(set(names)) == len(names) == 20
+    assert len(set(names)) == len(names) == 23
     for policy in built:
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", policy.name), policy.name
         assert policy.description.endswith("."), policy.name
