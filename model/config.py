@@ -235,6 +235,7 @@ def _docker_endpoint(value: str) -> str:
 
 
 DockerEndpoint = Annotated[str, AfterValidator(_docker_endpoint)]
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 
 
 class StackConfig(ConfigModel):
@@ -242,7 +243,7 @@ class StackConfig(ConfigModel):
 
     stack: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     """Stack name; set by the loader, not by the stack file. It decides the stack's rules."""
-    docker_host: DockerEndpoint = "unix:///var/run/docker.sock"
+    docker_host: DockerEndpoint = DEFAULT_DOCKER_HOST
     """Docker endpoint: the local socket for dev, `ssh://user@host` for prod."""
     docker_cert_path: HostPath | None = None
     """Directory with ca.pem, cert.pem and key.pem for a tcp:// endpoint, which is TLS only."""
@@ -456,7 +457,9 @@ class StackConfig(ConfigModel):
     def _managed_host(self) -> StackConfig:
         if not self.host.managed:
             return self
-        if "docker_host" in self.model_fields_set:
+        # Pulumi.yaml declares dockerHost's default, which the engine passes like a set value;
+        # so any other value is a stack's own choice.
+        if self.docker_host != DEFAULT_DOCKER_HOST:
             raise ValueError(
                 "dockerHost: the managed host (host.mode: hetzner) is reached at "
                 f"ssh://{self.host.user}@<the address the program gives it>; remove dockerHost"

@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 import struct
+from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any, Literal
 
@@ -206,3 +207,15 @@ def pinned_host_key_options(known_hosts: str) -> list[str]:
         "-o",
         f"KnownHostsCommand=/bin/echo {known_hosts}",
     ]
+
+
+def dns_problem(domain: str, ipv4: str, resolved: Sequence[str]) -> str | None:
+    """Why Let's Encrypt cannot issue `domain`'s certificate yet (its name does not lead to the
+    managed host), or None when it does."""
+    if ipv4 in resolved:
+        return None
+    found = ", ".join(resolved) if resolved else "no IPv4 address"
+    return (
+        f"domain {domain} resolves to {found}, not to the managed host's {ipv4}: point its A "
+        "record there (stack output host.ipv4); certbot retries every 5 minutes until it does"
+    )

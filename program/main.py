@@ -6,6 +6,7 @@ Config and secrets are read here, once, and passed down as typed args: no compon
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from model.config import (
     load_config,
     resolve_specs,
 )
+from model.host import dns_problem
 from model.hostplans import HOST_PLANS
 from model.topology import tunnel_forwards
 from program.tunnel import TunnelError, open_tunnel, parse_ssh_target
@@ -138,6 +140,20 @@ def open_management_tunnel(
     return config.database.host
 
 
+def warn_if_domain_elsewhere(domain: str, ipv4: str) -> None:
+    """Warn (in preview and up) while `domain` does not resolve to the managed host's address,
+    since certbot cannot get the certificate until it does."""
+    if under_mocks():
+        return
+    try:
+        resolved = sorted({info[4][0] for info in socket.getaddrinfo(domain, 443, socket.AF_INET)})
+    except OSError:
+        resolved = []
+    problem = dns_problem(domain, ipv4, [str(address) for address in resolved])
+    if problem is not None:
+        pulumi.log.warn(problem)
+
+
 def managed_host(config: StackConfig, specs: Sequence[ServiceSpec]) -> HostAccess | None:
     """Create the managed host (host.mode: hetzner) and say how the platform reaches it; None for
     an existing host, whose tunnel opens now, before any resource."""
@@ -159,6 +175,7 @@ def managed_host(config: StackConfig, specs: Sequence[ServiceSpec]) -> HostAcces
     ready = pulumi.Output.all(host.docker_host, host.ssh_options).apply(
         lambda values: open_management_tunnel(config, specs, values[0], values[1])
     )
+    host.ipv4.apply(lambda ipv4: warn_if_domain_elsewhere(config.domain, ipv4))
     pulumi.export(
         "host",
         {

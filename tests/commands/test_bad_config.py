@@ -322,7 +322,56 @@ def test_bad_dev_config_exits_2_with_one_line_naming_the_key(project, capsys, ca
     assert_refused(*plan(project, "dev", text, capsys), "Pulumi.dev.yaml", key)
 
 
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPtiOFLvacenBdggwQOU1kK+1u7gtmyhZqZg8l/NIKA"
+
+
+def managed(**changes: object) -> dict[str, Any]:
+    """A managed host (no dockerHost) with `changes` to its `host` key."""
+    host = {"mode": "hetzner", "location": "fsn1", "adminNetworks": ["198.51.100.0/24"]}
+    return {"dockerHost": None, "host": {**host, "sshKeys": [KEY], **changes}}
+
+
 PROD_CASES: dict[str, tuple[dict[str, Any], str]] = {
+    # the managed host
+    "host unknown location": (managed(location="mars1"), "investment-platform:host.location"),
+    "host location injection": (
+        managed(location="fsn1\nruncmd: [reboot]"),
+        "investment-platform:host: location: must not contain control characters",
+    ),
+    "host admin network a word": (
+        managed(adminNetworks=["office"]),
+        "investment-platform:host.adminNetworks[0]",
+    ),
+    "host admin network with host bits": (
+        managed(adminNetworks=["198.51.100.7/24"]),
+        "investment-platform:host.adminNetworks[0]",
+    ),
+    "host ssh from anywhere": (
+        managed(adminNetworks=["0.0.0.0/0"]),
+        "investment-platform:host.adminNetworks",
+    ),
+    "host ssh from anywhere v6": (managed(adminNetworks=["::/0"]), "investment-platform:host"),
+    "host admin networks missing": (managed(adminNetworks=[]), "investment-platform:host"),
+    "host key with options": (
+        managed(sshKeys=['command="sh" ' + KEY]),
+        "investment-platform:host.sshKeys[0]",
+    ),
+    "host key second line": (
+        managed(sshKeys=[KEY + "\nssh-ed25519 AAAA"]),
+        "investment-platform:host: sshKeys[0]: must not contain control characters",
+    ),
+    "host user root-ish": (managed(user="Root;"), "investment-platform:host.user"),
+    "host unknown mode": (managed(mode="aws"), "investment-platform:host.mode"),
+    "host plan not creatable": (
+        {**managed(), "hostPlan": "linode-g6-standard-4"},
+        "investment-platform:hostPlan",
+    ),
+    "host plan too small": ({**managed(), "hostPlan": "hetzner-cx23"}, "investment-platform:"),
+    "host with docker endpoint": (
+        {**managed(), "dockerHost": "ssh://deploy@vps.example.com"},
+        "investment-platform:dockerHost",
+    ),
+    "host swap too big": (managed(swapMib=65536), "investment-platform:host.swapMib"),
     # the rules follow the stack's name, never a value in its file
     "prod says environment dev": (
         {"environment": "dev", "publishPorts": True, "tls": {"mode": "none"}},

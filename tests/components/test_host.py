@@ -34,7 +34,10 @@ KNOWN_HOSTS = "203.0.113.10 " + " ".join(MOCK_HOST_PUBLIC_KEY.split()[:2])
 
 @pytest.fixture(scope="module")
 def managed() -> PlanResult:
-    return run_program("prod", overrides={"dockerHost": None, "host": HOST})
+    # Pulumi.prod.yaml's dockerHost removed: the engine then passes Pulumi.yaml's default.
+    return run_program(
+        "prod", overrides={"dockerHost": "unix:///var/run/docker.sock", "host": HOST}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ import json
 import pytest
 
 from model.config import ConfigError, load_config
+from model.costdiff import diff_reports
 from model.host import (
     Host,
+    dns_problem,
     host_options,
     known_hosts_line,
     pinned_host_key_options,
@@ -53,6 +55,12 @@ def test_a_managed_host_reaches_docker_over_ssh_and_opens_the_tunnel():
     assert config.server_name == "investment-prod"
     assert [str(n) for n in config.host.admin_networks] == ["198.51.100.0/24"]
     assert config.host.user == "deploy"
+
+
+def test_pulumi_yamls_default_endpoint_is_not_a_stacks_choice():
+    # The engine passes Pulumi.yaml's declared default like any set value.
+    raw = prod(MANAGED, dockerHost="unix:///var/run/docker.sock")
+    assert load_config("prod", raw).host.managed
 
 
 def with_host(**changes):
@@ -209,3 +217,28 @@ def test_pinned_options_accept_exactly_the_key_and_never_trust_on_first_use():
         "HostKeyAlgorithms": "ssh-ed25519",
         "KnownHostsCommand": "/bin/echo 203.0.113.10 ssh-ed25519 AAAAC3Nza",
     }
+
+
+def test_the_cost_diff_of_moving_onto_the_managed_host_is_its_lines():
+    existing = stack_cost(load_config("prod", prod())).as_output()
+    managed = stack_cost(load_config("prod", prod(with_host(backups=True)))).as_output()
+    diff = diff_reports(existing, managed, previous_label="existing", new_label="managed")
+    assert [(line.name, line.delta_usd, line.reason) for line in diff.lines] == [
+        ("host-ipv4", 0.58, "added"),
+        ("host-backups", 1.51, "added"),
+    ]
+    assert diff.delta_billed_usd == 2.09
+
+
+def test_dns_problem_until_the_name_leads_to_the_host():
+    assert dns_problem("invest.example.com", "203.0.113.10", ["203.0.113.10"]) is None
+    assert dns_problem("invest.example.com", "203.0.113.10", []) == (
+        "domain invest.example.com resolves to no IPv4 address, not to the managed host's "
+        "203.0.113.10: point its A record there (stack output host.ipv4); certbot retries every "
+        "5 minutes until it does"
+    )
+    assert dns_problem("invest.example.com", "203.0.113.10", ["192.0.2.1"]) == (
+        "domain invest.example.com resolves to 192.0.2.1, not to the managed host's "
+        "203.0.113.10: point its A record there (stack output host.ipv4); certbot retries every "
+        "5 minutes until it does"
+    )

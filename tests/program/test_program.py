@@ -2,6 +2,7 @@
 
 import json
 
+import pulumi
 import pytest
 
 from commands.offline import MASK, ProgramError, load_offline_config, run_program
@@ -513,3 +514,22 @@ def test_private_registry_credentials_come_from_a_secret():
 def test_private_registry_without_its_secret_stops_the_program():
     with pytest.raises(ProgramError, match="registryPassword"):
         run_program("prod", overrides={"registry": {"address": "ghcr.io", "username": "bot"}})
+
+
+def test_a_domain_that_does_not_lead_to_the_managed_host_is_warned_about(monkeypatch):
+    from program import main as program_main
+
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", warnings.append)
+    monkeypatch.setattr(program_main, "under_mocks", lambda: False)
+    # Real resolution: localhost is 127.0.0.1 on every machine (/etc/hosts).
+    program_main.warn_if_domain_elsewhere("localhost", "127.0.0.1")
+    assert warnings == []
+    program_main.warn_if_domain_elsewhere("localhost", "203.0.113.10")
+    assert warnings == [
+        "domain localhost resolves to 127.0.0.1, not to the managed host's 203.0.113.10: point "
+        "its A record there (stack output host.ipv4); certbot retries every 5 minutes until it "
+        "does"
+    ]
+    program_main.warn_if_domain_elsewhere("name.invalid", "203.0.113.10")
+    assert warnings[-1].startswith("domain name.invalid resolves to no IPv4 address, not to")
