@@ -17,6 +17,9 @@ pulumiverse-grafana 2.x bridges grafana/terraform-provider-grafana; the Docker d
   MN  moby/moby daemon/names/names.go, daemon/volume/local/local.go
   GR  grafana/grafana pkg/services/ngalert/models/alert_rule.go
   GP  grafana/terraform-provider-grafana internal/resources/grafana/resource_alerting_rule_group.go
+  HS  hetznercloud/terraform-provider-hcloud internal/server/resource.go (pulumi-hcloud bridges it)
+  HP  hetznercloud/terraform-provider-hcloud internal/primaryip/resource.go
+  HF  hetznercloud/terraform-provider-hcloud internal/firewall/resource.go, validation.go
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, ip_network
 from typing import Any
 
 import pytest
@@ -59,6 +62,8 @@ class Res:
     urn: str
     inputs: dict[str, Any]
     dependencies: list[str]
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -76,7 +81,15 @@ class Stack:
 
 def _stack(name: str, result: PlanResult) -> Stack:
     resources = [
-        Res(r.type, r.name, r.urn, r.unmasked_inputs(), list(r.dependencies))
+        Res(
+            r.type,
+            r.name,
+            r.urn,
+            r.unmasked_inputs(),
+            list(r.dependencies),
+            list(r.ignore_changes),
+            r.delete_before_replace,
+        )
         for r in result.resources
     ]
     return Stack(name, resources, int(result.outputs["cost"]["plan"]["vcpus"]))
@@ -102,12 +115,28 @@ FULL_SECRETS = {
 }
 
 
+MANAGED_OVERRIDES: dict[str, Any] = {
+    "dockerHost": "unix:///var/run/docker.sock",
+    "host": {
+        "mode": "hetzner",
+        "location": "hel1",
+        "adminNetworks": ["198.51.100.0/24", "2001:db8:42::/48"],
+        "sshKeys": [
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPtiOFLvacenBdggwQOU1kK+1u7gtmyhZqZg8l/NIKA"
+        ],
+        "backups": True,
+    },
+}
+STACKS = ["dev", "prod", "full", "managed"]
+
+
 @pytest.fixture(scope="module")
 def stacks() -> dict[str, Stack]:
     return {
         "dev": _stack("dev", run_program("dev")),
         "prod": _stack("prod", run_program("prod")),
         "full": _stack("full", run_program("prod", overrides=FULL_OVERRIDES, secrets=FULL_SECRETS)),
+        "managed": _stack("managed", run_program("prod", overrides=MANAGED_OVERRIDES)),
     }
 
 
@@ -495,6 +524,96 @@ def repository_files_are_relative_paths(stack: Stack) -> Iterator[str]:
             yield f"{f.name}: repository {f.inputs['repository']!r} file {f.inputs['file']!r}"
 
 
+SERVER = "hcloud:index/server:Server"
+PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp"
+FIREWALL = "hcloud:index/firewall:Firewall"
+HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+HCLOUD_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
+HCLOUD_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"
+)
+
+
+@rule
+def managed_server_changes_never_wipe_the_host(stack: Stack) -> Iterator[str]:
+    """HS: user_data, ssh_keys, image and location are ForceNew, so changing one replaces (and
+    wipes) the server: the program ignores later changes to the first two and keeps the others
+    constant; server_type changes in place (ChangeType), keep_disk keeps smaller plans possible."""
+    for server in stack.of_type(SERVER):
+        if sorted(server.ignore_changes) != ["sshKeys", "userData"]:
+            yield f"{server.name}: ignore_changes {server.ignore_changes}"
+        if server.inputs.get("keepDisk") is not True:
+            yield f"{server.name}: keepDisk {server.inputs.get('keepDisk')}"
+
+
+@rule
+def primary_ips_outlive_their_server(stack: Stack) -> Iterator[str]:
+    """HP: auto_delete true deletes the Primary IP with its server ("will break the terraform
+    state"); an IP is assigned to one server at a time (Hetzner API), so the server is deleted
+    before its replacement is created; `datacenter` is removed in favour of `location` (HS, HP)."""
+    for ip in stack.of_type(PRIMARY_IP):
+        if ip.inputs.get("autoDelete") is not False or ip.inputs.get("assigneeType") != "server":
+            yield f"{ip.name}: autoDelete {ip.inputs.get('autoDelete')}"
+    for res in [*stack.of_type(PRIMARY_IP), *stack.of_type(SERVER)]:
+        if "datacenter" in res.inputs or not res.inputs.get("location"):
+            yield f"{res.name}: datacenter/location {res.inputs.get('datacenter')}"
+    for server in stack.of_type(SERVER):
+        if stack.of_type(PRIMARY_IP) and not server.delete_before_replace:
+            yield f"{server.name}: replaced with its primary IPs still assigned"
+
+
+@rule
+def firewall_rules_read_back_unchanged(stack: Stack) -> Iterator[str]:
+    """HF: direction in|out, protocol tcp|udp|icmp|esp|gre; source IPs are CIDR blocks that start
+    their block (validateIPDiag) and are stored as the API normalizes them (normalizeIP: lower
+    case, minimal IPv6), so any other spelling diffs forever; tcp and udp rules need a port
+    (Hetzner API)."""
+    for firewall in stack.of_type(FIREWALL):
+        for rule_ in firewall.inputs.get("rules") or []:
+            if rule_.get("direction") not in ("in", "out"):
+                yield f"{firewall.name}: direction {rule_.get('direction')}"
+            if rule_.get("protocol") not in ("tcp", "udp", "icmp", "esp", "gre"):
+                yield f"{firewall.name}: protocol {rule_.get('protocol')}"
+            if rule_.get("protocol") in ("tcp", "udp") and not rule_.get("port"):
+                yield f"{firewall.name}: {rule_.get('protocol')} rule without a port"
+            for source in rule_.get("sourceIps") or []:
+                try:
+                    normal = str(ip_network(source, strict=True))
+                except ValueError:
+                    normal = ""
+                if normal != source:
+                    yield f"{firewall.name}: source {source!r} reads back as {normal!r}"
+
+
+def _integral(value: object) -> bool:
+    # The wire format carries every number as a double; a Hetzner ID given as a string (the
+    # resource's own `id` output) is what the provider refuses.
+    return isinstance(value, int | float) and float(value).is_integer()
+
+
+@rule
+def hcloud_ids_are_numbers_and_names_are_host_names(stack: Stack) -> Iterator[str]:
+    """HS: firewall_ids is a set of integers and public_net's ipv4/ipv6 are integer IDs; ssh_keys
+    are non-empty IDs or names. Hetzner API: a server's name is a valid host name; label keys are
+    an optional DNS prefix and a name of at most 63 characters, values at most 63."""
+    for server in stack.of_type(SERVER):
+        inputs = server.inputs
+        if not HOSTNAME_LABEL.match(inputs.get("name", "")):
+            yield f"{server.name}: name {inputs.get('name')!r}"
+        if not all(_integral(i) for i in inputs.get("firewallIds") or []):
+            yield f"{server.name}: firewallIds {inputs.get('firewallIds')}"
+        for net in inputs.get("publicNets") or []:
+            if not all(_integral(net.get(k)) for k in ("ipv4", "ipv6")):
+                yield f"{server.name}: publicNets {net}"
+        if not all(isinstance(k, str) and k for k in inputs.get("sshKeys") or []):
+            yield f"{server.name}: sshKeys {inputs.get('sshKeys')}"
+    for res in stack.resources:
+        if res.type.startswith("hcloud:"):
+            for key, value in (res.inputs.get("labels") or {}).items():
+                if not HCLOUD_LABEL_KEY.match(key) or not HCLOUD_LABEL_VALUE.match(value):
+                    yield f"{res.name}: label {key}={value}"
+
+
 def _first(stack: Stack, type_: str, where: Callable[[Res], bool] = lambda r: True) -> Res:
     return next(r for r in stack.resources if r.type == type_ and where(r))
 
@@ -578,10 +697,32 @@ PLANTS: dict[str, Callable[[Stack], None]] = {
     "repository_files_are_relative_paths": lambda s: _first(
         s, "github:index/repositoryFile:RepositoryFile"
     ).inputs.update(file="/.github/workflows/ci.yml"),
+    "managed_server_changes_never_wipe_the_host": lambda s: _first(s, SERVER).ignore_changes.remove(
+        "userData"
+    ),
+    "primary_ips_outlive_their_server": lambda s: _first(s, PRIMARY_IP).inputs.update(
+        autoDelete=True
+    ),
+    "firewall_rules_read_back_unchanged": lambda s: (
+        _first(s, FIREWALL).inputs["rules"][2].update(sourceIps=["2001:DB8:42:0::/48"])
+    ),
+    "hcloud_ids_are_numbers_and_names_are_host_names": lambda s: _first(s, SERVER).inputs.update(
+        name="investment_prod"
+    ),
 }
+PLANTED_IN = {
+    name: "managed"
+    for name in (
+        "managed_server_changes_never_wipe_the_host",
+        "primary_ips_outlive_their_server",
+        "firewall_rules_read_back_unchanged",
+        "hcloud_ids_are_numbers_and_names_are_host_names",
+    )
+}
+"""The stack whose copy a rule's defect is planted in (prod unless named here)."""
 
 
-@pytest.mark.parametrize("stack_name", ["dev", "prod", "full"])
+@pytest.mark.parametrize("stack_name", STACKS)
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_the_program_keeps_the_provider_rule(stacks, stack_name, name):
     assert RULES[name](stacks[stack_name]) == []
@@ -589,7 +730,7 @@ def test_the_program_keeps_the_provider_rule(stacks, stack_name, name):
 
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_the_rule_catches_its_planted_defect(stacks, name):
-    broken = copy.deepcopy(stacks["prod"])
+    broken = copy.deepcopy(stacks[PLANTED_IN.get(name, "prod")])
     PLANTS[name](broken)
     assert RULES[name](broken) != []
 
@@ -599,7 +740,8 @@ def test_every_rule_has_a_planted_defect_and_a_citation():
     for name in RULES:
         doc = globals()[name].__doc__ or ""
         assert re.search(
-            r"\b(KD|KS|MA|MU|MC|MO|MN|GR|GP|moby|Docker|PostgreSQL|pulumi-github|Grafana)\b", doc
+            r"\b(KD|KS|MA|MU|MC|MO|MN|GR|GP|HS|HP|HF|moby|Docker|PostgreSQL|pulumi-github|Grafana)\b",
+            doc,
         ), name
 
 
