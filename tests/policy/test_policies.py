@@ -140,10 +140,14 @@ def cost(billed: float) -> dict[str, Any]:
     }
 
 
-WEB_RULES = [
-    {"direction": "in", "protocol": "tcp", "port": port, "sourceIps": ["0.0.0.0/0", "::/0"]}
-    for port in ("80", "443")
-]
+def inbound(protocol: str, port: str | None, *sources: str) -> dict[str, Any]:
+    """An inbound Hetzner firewall rule as the engine sends it."""
+    return {"direction": "in", "protocol": protocol, "sourceIps": list(sources)} | (
+        {"port": port} if port else {}
+    )
+
+
+WEB_RULES = [inbound("tcp", port, "0.0.0.0/0", "::/0") for port in ("80", "443")]
 HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPt"
 
 
@@ -200,12 +204,7 @@ CASES = [
             {
                 "rules": [
                     *WEB_RULES,
-                    {
-                        "direction": "in",
-                        "protocol": "tcp",
-                        "port": "22",
-                        "sourceIps": ["198.51.100.0/24"],
-                    },
+                    inbound("tcp", "22", "198.51.100.0/24"),
                     {
                         "direction": "out",
                         "protocol": "udp",
@@ -220,14 +219,9 @@ CASES = [
             {
                 "rules": [
                     *WEB_RULES,
-                    {
-                        "direction": "in",
-                        "protocol": "tcp",
-                        "port": "22",
-                        "sourceIps": ["198.51.100.0/24", "0.0.0.0/0"],
-                    },
-                    {"direction": "in", "protocol": "tcp", "port": "5432", "sourceIps": ["::/0"]},
-                    {"direction": "in", "protocol": "icmp", "sourceIps": ["0.0.0.0/0"]},
+                    inbound("tcp", "22", "198.51.100.0/24", "0.0.0.0/0"),
+                    inbound("tcp", "5432", "::/0"),
+                    inbound("icmp", None, "0.0.0.0/0"),
                 ]
             },
         ),

@@ -139,6 +139,16 @@ def app_database(postgres_server: PostgresServer) -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def migrate_through(server: PostgresServer, database: str, local_port: int) -> None:
+    """Run the search migrations through the tunnel's local port and search with them."""
+    dsn = server.dsn(database).replace(f"port={server.port}", f"port={local_port}")
+    assert migrator.apply(dsn).version >= 4
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM search_stocks('apple')").fetchone()
+        assert row is not None
+        assert row[0] >= 1
+
+
 def _wait_closed(port: int, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -159,15 +169,7 @@ def test_search_migrations_run_through_the_tunnel_which_closes_with_its_watcher(
         target, [Forward(local, "127.0.0.1", postgres_server.port)], watch_pid=watched.pid
     )
     try:
-        dsn = postgres_server.dsn(app_database).replace(
-            f"port={postgres_server.port}", f"port={local}"
-        )
-        result = migrator.apply(dsn)
-        assert result.version >= 4
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute("SELECT count(*) FROM search_stocks('apple')").fetchone()
-            assert row is not None
-            assert row[0] >= 1
+        migrate_through(postgres_server, app_database, local)
         # The program has exited long ago; the tunnel stays until its watched process exits.
         assert tunnel.process.poll() is None
         watched.kill()
@@ -238,14 +240,7 @@ def test_the_managed_hosts_pinned_key_alone_opens_the_tunnel_for_the_migrations(
         ssh_options=pinned,
     )
     try:
-        dsn = postgres_server.dsn(app_database).replace(
-            f"port={postgres_server.port}", f"port={local}"
-        )
-        assert migrator.apply(dsn).version >= 4
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute("SELECT count(*) FROM search_stocks('apple')").fetchone()
-            assert row is not None
-            assert row[0] >= 1
+        migrate_through(postgres_server, app_database, local)
     finally:
         tunnel.close()
 
