@@ -153,12 +153,13 @@ class Recommendation(Frozen):
 
 
 def round_memory_mib(value: float) -> int:
-    """Round up to one eighth of the enclosing power of two (346 → 384, 133 → 160, 21 → 24),
-    at least MIN_MEMORY_STEP_MIB: steps that stay within 12.5% of the value at any size."""
+    """Round up to one sixteenth of the enclosing power of two (346 → 352, 133 → 144, 21 → 24),
+    at least MIN_MEMORY_STEP_MIB: at most 12.5% above the value at any size, in steps a person
+    would pick."""
     if value <= MIN_MEMORY_STEP_MIB:
         return MIN_MEMORY_STEP_MIB
     power = 2 ** math.ceil(math.log2(value))
-    step = max(MIN_MEMORY_STEP_MIB, power // 8)
+    step = max(MIN_MEMORY_STEP_MIB, power // 16)
     return int(math.ceil(value / step - 1e-9) * step)
 
 

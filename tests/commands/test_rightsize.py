@@ -64,13 +64,13 @@ def rightsize(url: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedPro
 
 EXPECTED = {
     # service: (status, current cpus, recommended, current MiB, recommended)
-    "postgres": ("recommended", 0.75, 0.25, 384, 384),
+    "postgres": ("recommended", 0.75, 0.25, 384, 352),
     "redis": ("recommended", 0.2, 0.1, 128, 64),
-    "backend": ("recommended", 0.5, 0.2, 512, 384),
+    "backend": ("recommended", 0.5, 0.2, 512, 352),
     "celery_worker": ("recommended", 0.75, 0.3, 512, 640),
     "celery_beat": ("recommended", 0.1, 0.1, 160, 96),
     "airflow": ("insufficient", 0.5, 0.5, 512, 512),
-    "prometheus": ("recommended", 0.25, 0.1, 320, 224),
+    "prometheus": ("recommended", 0.25, 0.1, 320, 208),
     "grafana": ("recommended", 0.25, 0.1, 256, 160),
     "frontend": ("missing", 0.1, 0.1, 64, 64),
     "certbot": ("recommended", 0.1, 0.1, 96, 64),
@@ -108,7 +108,7 @@ def test_every_service_gets_a_recommendation_from_its_usage(prometheus: str) -> 
     why = {r["service"]: r["explanation"] for r in doc["recommendations"]}
     assert why["backend"] == [
         "cpus 0.5→0.2: p95 CPU 0.171 + 15% margin",
-        "memory 512→384 MiB: p99 working set 299 MiB + 15% margin",
+        "memory 512→352 MiB: p99 working set 299 MiB + 15% margin",
     ]
     assert why["celery_worker"][1] == (
         "memory 512→640 MiB: 3 OOM kills: limit 512 MiB + 20% (VPA's OOM bump)"
@@ -161,8 +161,8 @@ def test_the_cost_diff_is_the_cost_commands(prometheus: str) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for line in (
-        "| backend | 0.5→0.2 | 512→384 MiB | 0 | 0 | 0% | cpus 0.5→0.2: p95 CPU 0.171 + 15% "
-        "margin; memory 512→384 MiB: p99 working set 299 MiB + 15% margin |",
+        "| backend | 0.5→0.2 | 512→352 MiB | 0 | 0 | 0% | cpus 0.5→0.2: p95 CPU 0.171 + 15% "
+        "margin; memory 512→352 MiB: p99 working set 299 MiB + 15% margin |",
         "| airflow | 0.5 | 512 MiB | 0 | 0 | 0% | kept: only 12.0 h of samples (24 h needed) |",
         "| frontend | 0.1 | 64 MiB | - | - | - | kept: no cAdvisor series for it in the window |",
         "- The recommended limits fit the stack's host plan hetzner-cx33.",
@@ -170,9 +170,9 @@ def test_the_cost_diff_is_the_cost_commands(prometheus: str) -> None:
         "$2.90/month less than hetzner-cx33 ($7.53).",
         "### 💰 Monthly cost will change by +$0.00 ($8.78 -> $8.78); 17.6% of the $50.00 budget",
         "Comparing **recommendation (2d)** against **stack prod**.",
-        "| backend | $0.73 | $0.37 | -$0.36 | cpus 0.5→0.2, memory 512→384 MiB |",
+        "| backend | $0.73 | $0.37 | -$0.36 | cpus 0.5→0.2, memory 512→352 MiB |",
         "| celery_worker | $1.05 | $0.57 | -$0.48 | cpus 0.75→0.3, memory 512→640 MiB |",
-        "| idle | $0.81 | $2.49 | +$1.68 | unallocated capacity |",
+        "| idle | $0.81 | $2.50 | +$1.69 | unallocated capacity |",
         "| **billed total** | **$8.78** | **$8.78** | **+$0.00** | |",
         "Cheapest preset plan that fits these limits: hetzner-cx23.",
     ):
@@ -191,19 +191,20 @@ PROD_SERVICES = """\
   investment-platform:services:
     postgres:
       cpus: 0.25
+      memoryMib: 352
     redis:
       cpus: 0.1
       memoryMib: 64
     backend:
       cpus: 0.2
-      memoryMib: 384
+      memoryMib: 352
     celery_worker:
       cpus: 0.3
     celery_beat:
       memoryMib: 96
     prometheus:
       cpus: 0.1
-      memoryMib: 224
+      memoryMib: 208
     grafana:
       cpus: 0.1
       memoryMib: 160
@@ -250,7 +251,7 @@ def test_write_adds_the_overrides_keeping_comments_and_order(prometheus: str, st
     cost = run_command("cost", "--stack", "prod", "--format", "json", cwd=stacks)
     assert cost.returncode == 0, cost.stderr
     services = json.loads(cost.stdout)["services"]
-    assert services["backend"] == {"cpus": 0.2, "memoryMib": 384, "monthlyUsd": 0.37}
+    assert services["backend"] == {"cpus": 0.2, "memoryMib": 352, "monthlyUsd": 0.37}
     # Written once, a second run finds nothing left to write.
     again = rightsize(
         prometheus,
@@ -280,8 +281,8 @@ def test_write_raises_a_stack_limit_up_to_the_catalogue_only(prometheus: str, st
     section = after[after.index("  investment-platform:services:") :]
     assert section.startswith(
         "  investment-platform:services:\n"
-        "    postgres:\n      cpus: 0.25\n      memoryMib: 384\n"
-        "    backend:\n      cpus: 0.2\n      memoryMib: 384\n"
+        "    postgres:\n      cpus: 0.25\n      memoryMib: 352\n"
+        "    backend:\n      cpus: 0.2\n      memoryMib: 352\n"
         "    celery_worker:\n      cpus: 0.3\n      memoryMib: 512\n"
         "    airflow:\n      cpus: 0.5\n      memoryMib: 512\n"
         "    redis:\n      cpus: 0.1\n      memoryMib: 64\n"
