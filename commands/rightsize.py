@@ -31,8 +31,6 @@ FORMATS = ("table", "json", "markdown")
 WINDOW_RE = re.compile(r"^[1-9][0-9]{0,3}[hdw]$")
 MIB = 1024 * 1024
 TIMEOUT_S = 60.0
-SUBQUERY_STEP = "5m"
-"""Resolution of the subqueries (CPU percentiles, coverage): one point per CPU rate window."""
 
 
 class UsageError(ValueError):
@@ -144,43 +142,6 @@ class Prometheus:
         return values
 
 
-def usage_queries(window: str) -> dict[str, str]:
-    """PromQL per measure, each giving one value per service over `window` ending at the query
-    time. The selectors are those of the deployment: cAdvisor's job, whose series the scrape
-    config labels `service` from the containers' service label (render/prometheus.py)."""
-    from model.rightsize import CPU_PERCENTILE, CPU_RATE_WINDOW, MEMORY_PERCENTILE
-    from render.prometheus import CADVISOR_JOB
-
-    def sel(metric: str) -> str:
-        return f'{metric}{{job="{CADVISOR_JOB}",service!=""}}'
-
-    memory = sel("container_memory_working_set_bytes")
-    cpu = f"sum by (service) (rate({sel('container_cpu_usage_seconds_total')}[{CPU_RATE_WINDOW}]))"
-    step = SUBQUERY_STEP
-    return {
-        "covered": f"count_over_time((max by (service) ({memory}))[{window}:{step}])",
-        "memory_p99": (
-            f"max by (service) (quantile_over_time({MEMORY_PERCENTILE}, {memory}[{window}]))"
-        ),
-        "memory_peak": f"max by (service) (max_over_time({memory}[{window}]))",
-        "cpu_p95": f"quantile_over_time({CPU_PERCENTILE}, ({cpu})[{window}:{step}])",
-        "cpu_peak": f"max_over_time(({cpu})[{window}:{step}])",
-        "throttled": (
-            f"sum by (service) (increase({sel('container_cpu_cfs_throttled_periods_total')}"
-            f"[{window}])) / sum by (service) (increase("
-            f"{sel('container_cpu_cfs_periods_total')}[{window}]))"
-        ),
-        "oom": f"sum by (service) (increase({sel('container_oom_events_total')}[{window}]))",
-        "restarts": (
-            f"sum by (service) (changes({sel('container_start_time_seconds')}[{window}]))"
-        ),
-    }
-
-
-def _step_hours() -> float:
-    return int(SUBQUERY_STEP[:-1]) / 60
-
-
 def window_hours(window: str) -> float:
     """The window's length in hours (`7d` → 168)."""
     return int(window[:-1]) * {"h": 1, "d": 24, "w": 168}[window[-1]]
@@ -189,7 +150,7 @@ def window_hours(window: str) -> float:
 def read_usage(prometheus: Prometheus, window: str, end: float) -> dict[str, Usage]:
     """Every service's Usage over the window; UsageError when the window holds no cAdvisor
     series at all (a wrong URL, window or end)."""
-    from model.rightsize import Usage
+    from model.rightsize import SUBQUERY_STEP_MIN, Usage, usage_queries
 
     queries = usage_queries(window)
     # Prometheus evaluates concurrent queries in parallel; together they take the longest one.
@@ -207,7 +168,7 @@ def read_usage(prometheus: Prometheus, window: str, end: float) -> dict[str, Usa
             service=service,
             # A subquery's range holds both its ends: one step more than the window when the
             # data reaches back to its start.
-            covered_h=round(min(covered * _step_hours(), window_hours(window)), 2),
+            covered_h=round(min(covered * SUBQUERY_STEP_MIN / 60, window_hours(window)), 2),
             memory_p99_mib=results["memory_p99"].get(service, 0.0) / MIB,
             memory_peak_mib=results["memory_peak"].get(service, 0.0) / MIB,
             cpu_p95=results["cpu_p95"].get(service, 0.0),

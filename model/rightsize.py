@@ -51,6 +51,9 @@ CPU_FLOOR = 0.1
 """The smallest CPU limit recommended."""
 MIN_MEMORY_STEP_MIB = 4
 """Smallest memory rounding step."""
+SUBQUERY_STEP_MIN = 5
+"""Resolution of the subqueries (CPU percentiles, coverage), in minutes: one point per CPU rate
+window."""
 
 Status = Literal["recommended", "insufficient", "missing"]
 
@@ -150,6 +153,47 @@ class Recommendation(Frozen):
             if self.usage is None
             else {to_camel(k): v for k, v in self.usage.model_dump().items()},
         }
+
+
+def _sel(metric: str) -> str:
+    # cAdvisor's container series carry `service` (render/prometheus.py relabels it from the
+    # containers' service label and drops every other container's series), as in the alerts.
+    return f'{metric}{{service!=""}}'
+
+
+MEMORY = _sel("container_memory_working_set_bytes")
+CPU_RATE = (
+    f"sum by (service) (rate({_sel('container_cpu_usage_seconds_total')}[{CPU_RATE_WINDOW}]))"
+)
+MEMORY_LIMIT = f"max by (service) ({_sel('container_spec_memory_limit_bytes')} > 0)"
+CPU_LIMIT = (
+    f"max by (service) ({_sel('container_spec_cpu_quota')} / {_sel('container_spec_cpu_period')})"
+)
+
+
+def usage_queries(window: str) -> dict[str, str]:
+    """PromQL per measure, each giving one value per service over `window` (a Prometheus
+    duration) ending at the query's time: what `rightsize` reads and the cost dashboard's
+    right-sizing row shows."""
+    step = f"{SUBQUERY_STEP_MIN}m"
+    return {
+        "covered": f"count_over_time((max by (service) ({MEMORY}))[{window}:{step}])",
+        "memory_p99": (
+            f"max by (service) (quantile_over_time({MEMORY_PERCENTILE}, {MEMORY}[{window}]))"
+        ),
+        "memory_peak": f"max by (service) (max_over_time({MEMORY}[{window}]))",
+        "cpu_p95": f"quantile_over_time({CPU_PERCENTILE}, ({CPU_RATE})[{window}:{step}])",
+        "cpu_peak": f"max_over_time(({CPU_RATE})[{window}:{step}])",
+        "throttled": (
+            f"sum by (service) (increase({_sel('container_cpu_cfs_throttled_periods_total')}"
+            f"[{window}])) / sum by (service) (increase("
+            f"{_sel('container_cpu_cfs_periods_total')}[{window}]))"
+        ),
+        "oom": f"sum by (service) (increase({_sel('container_oom_events_total')}[{window}]))",
+        "restarts": (
+            f"sum by (service) (changes({_sel('container_start_time_seconds')}[{window}]))"
+        ),
+    }
 
 
 def round_memory_mib(value: float) -> int:

@@ -377,3 +377,29 @@ def test_bad_arguments_exit_2_naming_the_argument(args: tuple[str, ...], message
     proc = run_command("rightsize", "--stack", "prod", *argv)
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def test_the_dashboard_row_shows_the_same_history_as_the_command(prometheus: str) -> None:
+    from commands.rightsize import Prometheus
+    from dashboards import cost_monitoring, panels
+    from model.alerting import AlertingSettings
+    from model.stackcost import stack_cost
+    from tests.support.stacks import stack_config
+
+    board = cost_monitoring.build(stack_cost(stack_config("prod")), AlertingSettings())
+    exprs = {p["title"]: p["targets"][0]["expr"] for p in panels(board) if p["type"] != "row"}
+    server = Prometheus(prometheus)
+    # The panels read 7 days; the history holds 2 (airflow 12 h), which is what they show.
+    at = end_arg(END)
+    memory = server.query(exprs["Memory p99 of limit (7d)"], at)
+    peak = server.query(exprs["Memory peak of limit (7d)"], at)
+    cpu = server.query(exprs["CPU p95 of limit (7d)"], at)
+    throttled = server.query(exprs["CPU throttled (7d)"], at)
+    usage = {r["service"]: r["usage"] for r in _json(prometheus)["recommendations"]}
+    assert "frontend" not in memory
+    assert memory["backend"] == pytest.approx(299.19438274037265 / 512, rel=1e-3)
+    assert memory["backend"] == pytest.approx(usage["backend"]["memoryP99Mib"] / 512)
+    assert peak["celery_worker"] == pytest.approx(usage["celery_worker"]["memoryPeakMib"] / 512)
+    assert cpu["nginx"] == pytest.approx(usage["nginx"]["cpuP95"] / 0.25)
+    assert throttled["nginx"] == pytest.approx(usage["nginx"]["throttledRatio"])
+    assert sorted(memory, key=memory.__getitem__, reverse=True)[0] == "celery_worker"

@@ -27,8 +27,9 @@ from render.prometheus import CADVISOR_JOB
 from tests.support.tools import require_binary
 
 MIB = 1024 * 1024
+CFS_PERIOD_US = 100_000
+"""The kernel's default CFS period, 100 ms, which Docker's --cpus divides."""
 CFS_PERIODS_PER_S = 10
-"""The kernel's default CFS period is 100 ms."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,9 @@ def _series(
                 "container_cpu_cfs_throttled_periods_total": state.throttled,
                 "container_oom_events_total": float(state.ooms),
                 "container_start_time_seconds": float(state.started),
+                "container_spec_memory_limit_bytes": float(spec.memory_mib * MIB),
+                "container_spec_cpu_quota": float(round(spec.cpus * CFS_PERIOD_US)),
+                "container_spec_cpu_period": float(CFS_PERIOD_US),
             },
         )
 
@@ -198,6 +202,9 @@ FAMILIES: dict[str, str] = {
     "container_cpu_cfs_throttled_periods_total": "counter",
     "container_oom_events_total": "counter",
     "container_start_time_seconds": "gauge",
+    "container_spec_memory_limit_bytes": "gauge",
+    "container_spec_cpu_quota": "gauge",
+    "container_spec_cpu_period": "gauge",
 }
 
 
