@@ -403,3 +403,23 @@ def test_the_dashboard_row_shows_the_same_history_as_the_command(prometheus: str
     assert cpu["nginx"] == pytest.approx(usage["nginx"]["cpuP95"] / 0.25)
     assert throttled["nginx"] == pytest.approx(usage["nginx"]["throttledRatio"])
     assert sorted(memory, key=memory.__getitem__, reverse=True)[0] == "celery_worker"
+
+
+def test_write_refuses_limits_the_host_cannot_hold(stacks: Path) -> None:
+    from commands.offline import StackFileError
+    from commands.rightsize import write_stack
+    from model.config import ConfigError
+
+    path = stacks / "Pulumi.prod.yaml"
+    path.write_text(path.read_text().replace("hostPlan: hetzner-cx33", "hostPlan: hetzner-cx23"))
+    small = {name: {"cpus": 0.25} for name in ("postgres", "backend", "celery_worker", "airflow")}
+    small |= {name: {"cpus": 0.1} for name in ("backup", "prometheus", "grafana")}
+    write_stack("prod", stacks, small)
+    before = path.read_bytes()
+    with pytest.raises((ConfigError, StackFileError)) as error:
+        write_stack("prod", stacks, {"airflow": {"cpus": 0.5}, "backend": {"cpus": 0.5}})
+    assert str(error.value) == (
+        "Pulumi.prod.yaml: investment-platform:services: CPU limits total 3.25 exceed "
+        "hetzner-cx23's 2 vCPUs x 1.5 allowed overcommit"
+    )
+    assert path.read_bytes() == before
