@@ -71,6 +71,17 @@ def url_arg(text: str) -> str:
     return text.rstrip("/")
 
 
+def timeout_arg(text: str) -> float:
+    """Seconds, more than 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds from 0 to 3600")
+    return value
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "rightsize", help="recommend limits from the usage Prometheus recorded, with the cost diff"
@@ -84,6 +95,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--end", type=end_arg, metavar="TIME", help="end of the window (default: now)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=timeout_arg,
+        default=TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"longest wait for one answer from Prometheus (default {TIMEOUT_S:g})",
     )
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument(
@@ -107,6 +125,10 @@ class Prometheus:
                 status, body = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, body = exc.code, exc.read()
+        except TimeoutError:
+            raise UsageError(
+                f"--prometheus {self.url}: no answer to {path} within {self.timeout_s:g} s"
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise UsageError(f"--prometheus {self.url}: cannot connect: {reason}") from None
@@ -199,11 +221,11 @@ def stack_changes(recommendations: Sequence[Recommendation]) -> dict[str, dict[s
 def write_stack(stack: str, root: Path, changes: Mapping[str, Mapping[str, float | int]]) -> None:
     """Set `changes` in Pulumi.<stack>.yaml, after the edited file has passed the program's own
     validation (a copy is loaded first); the file is replaced in one rename."""
-    from commands.offline import load_offline_config
+    from commands.offline import load_offline_config, read_stack_config
     from commands.stackfile import set_service_limits
 
     path = root / f"Pulumi.{stack}.yaml"
-    project = "investment-platform"
+    project, _, _ = read_stack_config(stack, root)
     text = set_service_limits(path.read_text(), project, changes)
     with tempfile.TemporaryDirectory(prefix="rightsize-") as tmp:
         (Path(tmp) / "Pulumi.yaml").write_text((root / "Pulumi.yaml").read_text())
@@ -281,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     end = datetime.now(UTC).timestamp() if args.end is None else args.end
     try:
         config = load_offline_config(args.stack, ROOT)
-        prometheus = Prometheus(args.prometheus)
+        prometheus = Prometheus(args.prometheus, args.timeout)
         prometheus.version()
         usage = read_usage(prometheus, args.window, end)
     except (ConfigError, StackFileError, UsageError) as exc:

@@ -12,6 +12,7 @@ import functools
 import http.server
 import json
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -361,6 +362,21 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
         assert {p.name: p.read_bytes() for p in stacks.glob("Pulumi.*.yaml")} == before, name
 
 
+def test_a_server_that_never_answers_times_out(stacks: Path) -> None:
+    # A listening socket nobody accepts from: the connection opens, no answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        proc = run_command(
+            "rightsize", "--stack", "prod", "--prometheus", url, "--timeout", "1", cwd=stacks
+        )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"error: --prometheus {url}: no answer to /api/v1/status/buildinfo within 1 s\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -368,6 +384,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
         (("--window", "1d) or vector(1"), "argument --window: '1d) or vector(1' is not a window"),
         (("--end", "yesterday"), "argument --end: 'yesterday' is not a time"),
         (("--prometheus", "ftp://x"), "argument --prometheus: 'ftp://x' is not an http://"),
+        (("--timeout", "0"), "argument --timeout: '0' is not a number of seconds from 0 to 3600"),
+        (("--timeout", "nan"), "argument --timeout: 'nan' is not a number of seconds"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(args: tuple[str, ...], message: str) -> None:
