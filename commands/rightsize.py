@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import re
+import shutil
 import sys
 import tempfile
 import urllib.error
@@ -233,6 +234,7 @@ def write_stack(stack: str, root: Path, changes: Mapping[str, Mapping[str, float
         load_offline_config(stack, Path(tmp))
     staged = path.with_name(f".{path.name}.rightsize")
     staged.write_text(text)
+    shutil.copymode(path, staged)
     staged.replace(path)
 
 

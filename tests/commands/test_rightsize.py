@@ -233,7 +233,9 @@ PROD_SERVICES = """\
 
 
 def test_write_adds_the_overrides_keeping_comments_and_order(prometheus: str, stacks: Path) -> None:
-    before = (stacks / "Pulumi.prod.yaml").read_text()
+    path = stacks / "Pulumi.prod.yaml"
+    before = path.read_text()
+    path.chmod(0o640)
     proc = rightsize(
         prometheus,
         "--stack",
@@ -247,7 +249,9 @@ def test_write_adds_the_overrides_keeping_comments_and_order(prometheus: str, st
     )
     assert proc.returncode == 0, proc.stderr
     assert "- Wrote 16 service overrides to Pulumi.prod.yaml." in proc.stdout.splitlines()
-    assert (stacks / "Pulumi.prod.yaml").read_text() == before + PROD_SERVICES
+    assert path.read_text() == before + PROD_SERVICES
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert list(stacks.glob(".Pulumi.*")) == []
     # The program takes the file, and costs it as the recommendation said.
     cost = run_command("cost", "--stack", "prod", "--format", "json", cwd=stacks)
     assert cost.returncode == 0, cost.stderr
