@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.db",
     "commands.loadtest",
     "commands.render",
+    "commands.rightsize",
 )
 
 

@@ -120,7 +120,7 @@ def _print_cheapest(console: Any, report: dict[str, Any]) -> None:
         )
 
 
-def _print_diff(diff: Any, report: dict[str, Any]) -> None:
+def print_diff(diff: Any, report: dict[str, Any]) -> None:
     from rich.table import Table
 
     from commands.console import make_console
@@ -178,5 +178,5 @@ def run(args: argparse.Namespace) -> int:
         cheapest = report.get("cheapestPlan")
         print(diff_markdown(diff, cheapest and cheapest["name"]), end="")
     else:
-        _print_diff(diff, report)
+        print_diff(diff, report)
     return 0

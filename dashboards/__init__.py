@@ -143,14 +143,21 @@ def bargauge_panel(
     description: str = "",
     span: int = 12,
     height: int = 8,
+    steps: Sequence[tuple[float | None, str]] = (),
+    max_value: float | None = None,
 ) -> bargauge.Panel:
-    """Horizontal bars, one per series (e.g. cost per service)."""
-    return (
+    """Horizontal bars, one per series (e.g. cost per service), coloured by `steps` if given."""
+    panel = (
         _panel(bargauge.Panel(), layout, title, description, unit, span, height)
         .orientation(common_m.VizOrientation.HORIZONTAL)
         .reduce_options(common_b.ReduceDataOptions().calcs(["lastNotNull"]))
         .targets(_queries(targets, instant=True))
     )
+    if steps:
+        panel = panel.thresholds(thresholds(*steps))
+    if max_value is not None:
+        panel = panel.min(0).max(max_value)
+    return panel
 
 
 def up_mappings() -> list[dashboard_m.ValueMapping]:

@@ -1,5 +1,6 @@
-"""`cost-monitoring`: the cost model's estimate per service, the budget and its headroom, and what
-the services would cost billed for what they use (cAdvisor usage times the same unit prices).
+"""`cost-monitoring`: the cost model's estimate per service, the budget and its headroom, what
+the services would cost billed for what they use (cAdvisor usage times the same unit prices), and
+the slack between each limit and the usage `rightsize` sizes it from.
 
 The series come from the recording rules of render/cost_metrics.py; the budget
 panels' colours use the stack's alert thresholds, so the dashboard turns orange and red exactly when
@@ -14,12 +15,17 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
 from dashboards import Layout, bargauge_panel, row, stat_panel, timeseries_panel, to_json
+from model import rightsize as rs
 from model import series as cm
 from model.alerting import AlertingSettings
 from model.cost import CostReport
 
 UID = "cost-monitoring"
 TITLE = "Cost monitoring"
+RIGHT_SIZING_WINDOW = "7d"
+"""The window of the right-sizing row: `rightsize`'s default."""
+SLACK_STEPS = ((None, "blue"), (0.5, "green"), (0.9, "orange"), (0.98, "red"))
+"""Under half the limit used: slack to take back; above 90%: close to the limit."""
 
 
 def _budget(layout: Layout, report: CostReport, settings: AlertingSettings) -> list[Any]:
@@ -122,6 +128,50 @@ def _per_service(layout: Layout) -> list[Any]:
     ]
 
 
+def _right_sizing(layout: Layout) -> list[Any]:
+    q = rs.usage_queries(RIGHT_SIZING_WINDOW)
+    w = RIGHT_SIZING_WINDOW
+    why = f"The query `python -m commands rightsize --window {w}` reads."
+
+    def bars(title: str, expr: str, description: str) -> Any:
+        return bargauge_panel(
+            layout,
+            title,
+            [(f"sort_desc({expr})", "{{service}}")],
+            unit="percentunit",
+            description=f"{description} {why}",
+            steps=SLACK_STEPS,
+            max_value=1,
+        )
+
+    return [
+        bars(
+            f"Memory p99 of limit ({w})",
+            f"{q['memory_p99']} / on (service) {rs.MEMORY_LIMIT}",
+            f"99th percentile of the working set over {w} as a share of the memory limit: "
+            "blue bars are slack a smaller limit takes back.",
+        ),
+        bars(
+            f"Memory peak of limit ({w})",
+            f"{q['memory_peak']} / on (service) {rs.MEMORY_LIMIT}",
+            f"Highest working set over {w} as a share of the memory limit: red is an OOM kill "
+            "waiting to happen.",
+        ),
+        bars(
+            f"CPU p95 of limit ({w})",
+            f"{q['cpu_p95']} / on (service) {rs.CPU_LIMIT}",
+            f"95th percentile of the {rs.CPU_RATE_WINDOW} CPU usage over {w} as a share of the "
+            "CPU limit.",
+        ),
+        bars(
+            f"CPU throttled ({w})",
+            q["throttled"],
+            f"Share of the CFS periods throttled over {w}; from "
+            f"{rs.THROTTLED_SUSTAINED:.0%} the limit is raised.",
+        ),
+    ]
+
+
 def build(report: CostReport, settings: AlertingSettings) -> dict[str, Any]:
     """The cost dashboard JSON; thresholds follow the budget and the alert settings."""
     layout = Layout()
@@ -137,6 +187,7 @@ def build(report: CostReport, settings: AlertingSettings) -> dict[str, Any]:
     sections: list[tuple[str, Callable[[Layout], list[Any]]]] = [
         ("Budget", lambda lay: _budget(lay, report, settings)),
         ("Per service", _per_service),
+        ("Right-sizing", _right_sizing),
     ]
     for title, make in sections:
         board = board.with_row(row(layout, title))

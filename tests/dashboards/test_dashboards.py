@@ -16,6 +16,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 from dashboards import PROMETHEUS_UID, cost_monitoring, investment_platform, panels, queries
 from model.alerting import AlertingSettings
 from model.catalogue import CATALOGUE, MetricsEndpoint
+from model.rightsize import CPU_LIMIT, MEMORY_LIMIT, usage_queries
 from model.stackcost import stack_cost
 from render.cost_metrics import cost_rule_groups
 from render.prometheus import scrape_jobs
@@ -87,8 +88,9 @@ def test_dashboards_are_deterministic(boards) -> None:
 @pytest.mark.promtool
 def test_every_dashboard_query_parses_with_promtool(tmp_path: Path, promtool, boards) -> None:
     exprs = [q for board in boards.values() for q in queries(board)]
-    # One UP query per service with metrics, 28 fixed operations queries, 15 cost queries.
-    assert len(exprs) == len([s for s in CATALOGUE if s.metrics]) + 28 + 15
+    # One UP query per service with metrics, 28 fixed operations queries, 15 cost queries, 4
+    # right-sizing queries.
+    assert len(exprs) == len([s for s in CATALOGUE if s.metrics]) + 28 + 15 + 4
     rules = {
         "groups": [
             {
@@ -123,6 +125,36 @@ def test_cost_dashboard_reads_only_recorded_cost_series(boards) -> None:
     }
     assert used
     assert used <= recorded
+
+
+def test_right_sizing_row_shows_what_rightsize_reads(boards) -> None:
+    board = boards["cost-monitoring"]
+    rows = [p["title"] for p in panels(board) if p["type"] == "row"]
+    assert rows == ["Budget", "Per service", "Right-sizing"]
+    after = list(panels(board))
+    start = next(i for i, p in enumerate(after) if p["title"] == "Right-sizing")
+    row = after[start + 1 :]
+    assert [p["title"] for p in row] == [
+        "Memory p99 of limit (7d)",
+        "Memory peak of limit (7d)",
+        "CPU p95 of limit (7d)",
+        "CPU throttled (7d)",
+    ]
+    q = usage_queries("7d")
+    assert [p["targets"][0]["expr"] for p in row] == [
+        f"sort_desc({q['memory_p99']} / on (service) {MEMORY_LIMIT})",
+        f"sort_desc({q['memory_peak']} / on (service) {MEMORY_LIMIT})",
+        f"sort_desc({q['cpu_p95']} / on (service) {CPU_LIMIT})",
+        f"sort_desc({q['throttled']})",
+    ]
+    assert all(p["fieldConfig"]["defaults"]["unit"] == "percentunit" for p in row)
+    assert row[0]["fieldConfig"]["defaults"]["thresholds"]["steps"][0] == {
+        "value": None,
+        "color": "blue",
+    }
+    # The other bar gauges keep Grafana's default colours.
+    per_service = next(p for p in after if p["title"] == "Estimated monthly cost per service")
+    assert "thresholds" not in per_service["fieldConfig"]["defaults"]
 
 
 def test_budget_colours_follow_the_alert_thresholds(boards) -> None:
