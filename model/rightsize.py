@@ -18,8 +18,9 @@ from pydantic.alias_generators import to_camel
 from model.base import Frozen
 from model.catalogue import ServiceSpec, catalogue_by_name
 from model.config import StackConfig
-from model.cost import CostReport, FixedItem, ServiceLimits, cheapest_fitting_plan, estimate, fits
+from model.cost import CostReport, ServiceLimits, cheapest_fitting_plan, estimate, fits
 from model.hostplans import HOST_PLANS, HostPlan
+from model.stackcost import fixed_items
 
 MEMORY_PERCENTILE = 0.99
 """Working-set percentile a memory limit covers with MEMORY_MARGIN on top."""
@@ -331,10 +332,7 @@ def cost_report(
         plan,
         limits,
         os_reserve_mib=config.os_reserve_mib,
-        fixed=[
-            FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
-            for f in config.fixed_costs
-        ],
+        fixed=fixed_items(config),
         budget_usd=config.budget_usd,
     )
     output = report.as_output()

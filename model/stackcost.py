@@ -16,24 +16,29 @@ def service_limits(specs: Sequence[ServiceSpec]) -> list[ServiceLimits]:
     return [ServiceLimits(name=s.name, cpus=s.cpus, memory_mib=s.memory_mib) for s in specs]
 
 
+def fixed_items(config: StackConfig) -> list[FixedItem]:
+    """What the stack bills beside its plan: the managed host's options first, then the stack's
+    fixedCosts."""
+    plan = HOST_PLANS[config.host_plan]
+    return [
+        *(
+            FixedItem(name=o.name, monthly_usd=o.monthly_usd, source=o.source)
+            for o in host_options(config.host, plan)
+        ),
+        *(
+            FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
+            for f in config.fixed_costs
+        ),
+    ]
+
+
 def stack_cost(config: StackConfig, specs: Sequence[ServiceSpec] | None = None) -> CostReport:
     """The stack's cost report: its plan, its services' limits (the services it runs unless
-    `specs` says otherwise), its fixed items (the managed host's billed options first) and
-    budget."""
-    plan = HOST_PLANS[config.host_plan]
+    `specs` says otherwise), its fixed items and budget."""
     return estimate(
-        plan,
+        HOST_PLANS[config.host_plan],
         service_limits(resolve_specs(config) if specs is None else specs),
         os_reserve_mib=config.os_reserve_mib,
-        fixed=[
-            *(
-                FixedItem(name=o.name, monthly_usd=o.monthly_usd, source=o.source)
-                for o in host_options(config.host, plan)
-            ),
-            *(
-                FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
-                for f in config.fixed_costs
-            ),
-        ],
+        fixed=fixed_items(config),
         budget_usd=config.budget_usd,
     )

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from model.config import ConfigError, load_config
+from model.config import ConfigError, load_config, resolve_specs
 from model.costdiff import diff_reports
 from model.host import (
     Host,
@@ -15,6 +15,7 @@ from model.host import (
     pinned_host_key_options,
 )
 from model.hostplans import HOST_PLANS
+from model.rightsize import cost_report, current_limits
 from model.stackcost import stack_cost
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPtiOFLvacenBdggwQOU1kK+1u7gtmyhZqZg8l/NIKA ops@laptop"
@@ -242,3 +243,11 @@ def test_dns_problem_until_the_name_leads_to_the_host():
         "203.0.113.10: point its A record there (stack output host.ipv4); certbot retries every "
         "5 minutes until it does"
     )
+
+
+def test_right_sizing_costs_the_managed_hosts_lines_like_the_stack():
+    config = load_config("prod", prod(MANAGED))
+    limits = current_limits(resolve_specs(config))
+    report = cost_report(config, limits, HOST_PLANS["hetzner-cx33"])
+    assert report["fixed"] == {"host-ipv4": 0.58}
+    assert report["billedUsd"] == stack_cost(config).billed_usd == 8.11
