@@ -147,6 +147,43 @@ def concurrent(dsn: str, queries: Sequence[quality.Query], clients: int) -> list
     return timings
 
 
+def write_overhead(dsn: str, rows: int) -> str:
+    """Per-statement latency of the writes the application makes, one row each (INSERT, a
+    rename, DELETE, autocommit), and the time of one bulk INSERT ... SELECT of `rows` rows.
+    Run it on a database at 0006 and at 0009: the difference is what the triggers cost."""
+    timings: dict[str, list[float]] = {"insert": [], "rename": [], "delete": []}
+    statements = {
+        "insert": "INSERT INTO public.stocks (ticker, name) VALUES (%s, %s)",
+        "rename": "UPDATE public.stocks SET name = %s WHERE ticker = %s",
+        "delete": "DELETE FROM public.stocks WHERE ticker = %s",
+    }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for i in range(rows):
+            ticker = f"WT{i}"
+            for kind, params in (
+                ("insert", (ticker, f"Writetest{i} Quorvane Holdings")),
+                ("rename", (f"Writetest{i} Pelmariq Group", ticker)),
+                ("delete", (ticker,)),
+            ):
+                started = time.perf_counter()
+                conn.execute(statements[kind], params)
+                timings[kind].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        conn.execute(
+            "INSERT INTO public.stocks (ticker, name) SELECT 'WB' || g, "
+            "'Bulkwrite' || g || ' Torvane Group' FROM generate_series(1, %s) AS g",
+            (rows,),
+        )
+        bulk = time.perf_counter() - started
+        conn.execute("DELETE FROM public.stocks WHERE ticker LIKE 'WB%%'")
+    lines = ["| write, 1 row, autocommit | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for kind, values in timings.items():
+        p50, p95, p99 = percentiles(values)
+        lines.append(f"| {kind} | {p50:.2f} | {p95:.2f} | {p99:.2f} |")
+    lines.append(f"| bulk INSERT of {rows:,} rows | {1000 * bulk / rows:.3f} per row | | |")
+    return "\n".join(lines)
+
+
 def benchmark(args: argparse.Namespace, dsn: str) -> str:
     lines: list[str] = []
     if not args.no_load:
@@ -189,6 +226,8 @@ def benchmark(args: argparse.Namespace, dsn: str) -> str:
     if args.clients > 0:
         p50, p95, p99 = percentiles(concurrent(dsn, queries, args.clients))
         lines.append(f"| fuzzy, {args.clients} clients | {p50:.2f} | {p95:.2f} | {p99:.2f} |")
+    if args.write_overhead:
+        lines += ["", write_overhead(dsn, args.write_overhead)]
     lines.append("")
     lines.append(f"host load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return "\n".join(lines)
@@ -203,6 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--migrate-to", type=int, help="apply migrations up to this version")
     parser.add_argument("--clients", type=int, default=8, help="concurrent fuzzy clients (0: no)")
+    parser.add_argument(
+        "--write-overhead",
+        type=int,
+        default=0,
+        metavar="ROWS",
+        help="also time ROWS single-row inserts, renames and deletes, and a bulk insert",
+    )
     parser.add_argument(
         "--functions", nargs="+", choices=FUNCTIONS, default=list(FUNCTIONS), metavar="FUNCTION"
     )

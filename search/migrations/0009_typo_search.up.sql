@@ -23,6 +23,9 @@ SET pg_trgm.word_similarity_threshold = 0.6
 SET pg_trgm.similarity_threshold = 0.4
 SET plan_cache_mode = force_custom_plan
 SET search_path = public, pg_temp
+-- Every query here is meant to run on an index; with LIMIT, the planner may cost a seq scan
+-- that stops early as cheaper for a common term, but each row it reads computes the terms.
+SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
 DECLARE
