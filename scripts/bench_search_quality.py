@@ -46,21 +46,24 @@ Conn = psycopg.Connection[tuple[object, ...]]
 FUNCTIONS = ("fuzzy", "full-text", "endpoint")
 
 
-def _fuzzy(conn: Conn, q: str) -> list[str]:
-    rows = conn.execute("SELECT ticker FROM fuzzy_search_stocks(%s, 20)", (q,)).fetchall()
-    return [str(r[0]) for r in rows]
+Rows = list[tuple[str, float]]
 
 
-def _full_text(conn: Conn, q: str) -> list[str]:
-    rows = conn.execute("SELECT ticker FROM search_stocks(%s, 20)", (q,)).fetchall()
-    return [str(r[0]) for r in rows]
+def _fuzzy(conn: Conn, q: str) -> Rows:
+    rows = conn.execute("SELECT ticker, score FROM fuzzy_search_stocks(%s, 20)", (q,)).fetchall()
+    return [(str(t), float(str(s))) for t, s in rows]
 
 
-def _endpoint(conn: Conn, q: str) -> list[str]:
+def _full_text(conn: Conn, q: str) -> Rows:
+    rows = conn.execute("SELECT ticker, score FROM search_stocks(%s, 20)", (q,)).fetchall()
+    return [(str(t), float(str(s))) for t, s in rows]
+
+
+def _endpoint(conn: Conn, q: str) -> Rows:
     return _full_text(conn, q) or _fuzzy(conn, q)
 
 
-RUNNERS: dict[str, Callable[[Conn, str], list[str]]] = {
+RUNNERS: dict[str, Callable[[Conn, str], Rows]] = {
     "fuzzy": _fuzzy,
     "full-text": _full_text,
     "endpoint": _endpoint,
@@ -104,11 +107,11 @@ def percentiles(timings: Sequence[float]) -> tuple[float, float, float]:
 
 
 def run(
-    conn: Conn, runner: Callable[[Conn, str], list[str]], queries: Sequence[quality.Query]
-) -> tuple[list[list[str]], list[float]]:
+    conn: Conn, runner: Callable[[Conn, str], Rows], queries: Sequence[quality.Query]
+) -> tuple[list[Rows], list[float]]:
     for query in queries[:50]:  # warm caches
         runner(conn, query.text)
-    results: list[list[str]] = []
+    results: list[Rows] = []
     timings: list[float] = []
     for query in queries:
         started = time.perf_counter()
@@ -175,7 +178,7 @@ def write_overhead(dsn: str, rows: int) -> str:
             (rows,),
         )
         bulk = time.perf_counter() - started
-        conn.execute("DELETE FROM public.stocks WHERE ticker LIKE 'WB%%'")
+        conn.execute("DELETE FROM public.stocks WHERE ticker ~ '^WB[0-9]+$'")
     lines = ["| write, 1 row, autocommit | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]
     for kind, values in timings.items():
         p50, p95, p99 = percentiles(values)
@@ -210,14 +213,28 @@ def benchmark(args: argparse.Namespace, dsn: str) -> str:
         latency: dict[str, tuple[float, float, float]] = {}
         for name in args.functions:
             results, timings = run(conn, RUNNERS[name], queries)
-            recalls[name] = quality.recall(queries, results)
+            recalls[name] = quality.recall(
+                queries,
+                [[t for t, _ in rows] for rows in results],
+                [[s for _, s in rows] for rows in results] if name == "fuzzy" else None,
+            )
             latency[name] = percentiles(timings)
-    header = "| class | kind | queries |" + "".join(f" {f} @1 | {f} @5 |" for f in recalls)
-    lines += ["", header, "|---|---|---:|" + "---:|---:|" * len(recalls)]
+    columns = [(f"{name} @1", name, "at_1") for name in recalls] + [
+        (f"{name} @5", name, "at_5") for name in recalls
+    ]
+    columns.sort(key=lambda c: list(recalls).index(c[1]))
+    if "fuzzy" in recalls:
+        after = columns.index(("fuzzy @5", "fuzzy", "at_5")) + 1
+        columns.insert(after, ("fuzzy @5 with ties", "fuzzy", "at_5_ties"))
+    lines += [
+        "",
+        "| class | kind | queries |" + "".join(f" {title} |" for title, _, _ in columns),
+        "|---|---|---:|" + "---:|" * len(columns),
+    ]
     first = next(iter(recalls.values()))
     for i, row in enumerate(first):
         cells = "".join(
-            f" {100 * r[i].at_1:.1f}% | {100 * r[i].at_5:.1f}% |" for r in recalls.values()
+            f" {100 * float(getattr(recalls[name][i], field)):.1f}% |" for _, name, field in columns
         )
         lines.append(f"| {row.query_class} | {row.kind} | {row.queries} |{cells}")
     lines += ["", "| function, 1 client | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]

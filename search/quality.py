@@ -224,25 +224,44 @@ class Recall:
     queries: int
     at_1: float
     at_5: float
+    # With scores: a relevant stock scored as high as the fifth result counts too (a tie that
+    # the order among equals, not the ranking, left out of the first five).
+    at_5_ties: float | None = None
 
 
-def recall(queries: Sequence[Query], results: Sequence[Sequence[str]]) -> list[Recall]:
+def recall(
+    queries: Sequence[Query],
+    results: Sequence[Sequence[str]],
+    scores: Sequence[Sequence[float]] | None = None,
+) -> list[Recall]:
     """Recall@1 and @5 per (class, kind), in the order the classes first appear: the share of
-    queries with a relevant stock first, or among the first five results (tickers, best first)."""
+    queries with a relevant stock first, or among the first five results (tickers, best first);
+    with `scores` (each result's score, parallel to `results`), also @5 including ties."""
     if len(queries) != len(results):
         raise ValueError(f"{len(queries)} queries but {len(results)} result lists")
-    groups: dict[tuple[str, str], list[tuple[bool, bool]]] = {}
-    for query, tickers in zip(queries, results, strict=True):
+    if scores is not None and [len(r) for r in results] != [len(s) for s in scores]:
+        raise ValueError("scores must have one value per result")
+    groups: dict[tuple[str, str], list[tuple[bool, bool, bool]]] = {}
+    for n, (query, tickers) in enumerate(zip(queries, results, strict=True)):
         hit_1 = bool(tickers[:1]) and tickers[0] in query.relevant
         hit_5 = any(t in query.relevant for t in tickers[:5])
-        groups.setdefault((query.query_class, query.kind), []).append((hit_1, hit_5))
+        tied = hit_5
+        if scores is not None and len(tickers) > 5:
+            fifth = scores[n][4]
+            tied = any(
+                t in query.relevant
+                for t, score in zip(tickers, scores[n], strict=True)
+                if score >= fifth
+            )
+        groups.setdefault((query.query_class, query.kind), []).append((hit_1, hit_5, tied))
     return [
         Recall(
             query_class,
             kind,
             len(hits),
-            sum(h1 for h1, _ in hits) / len(hits),
-            sum(h5 for _, h5 in hits) / len(hits),
+            sum(h1 for h1, _, _ in hits) / len(hits),
+            sum(h5 for _, h5, _ in hits) / len(hits),
+            None if scores is None else sum(t for _, _, t in hits) / len(hits),
         )
         for (query_class, kind), hits in groups.items()
     ]

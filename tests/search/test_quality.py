@@ -177,3 +177,13 @@ def test_recall_at_one_and_five():
     ]
     with pytest.raises(ValueError, match=r"^4 queries but 3 result lists$"):
         quality.recall(queries, results[:3])
+
+
+def test_recall_at_five_including_ties():
+    queries = [Query("a", "c", "k", frozenset({"X"})), Query("b", "c", "k", frozenset({"X"}))]
+    results = [["A", "B", "C", "D", "E", "X", "F"], ["A", "B", "C", "D", "E", "X"]]
+    scores = [[0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.5], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]]
+    # X is sixth both times; tied with the fifth only in the first.
+    assert quality.recall(queries, results, scores) == [Recall("c", "k", 2, 0.0, 0.0, 0.5)]
+    with pytest.raises(ValueError, match=r"^scores must have one value per result$"):
+        quality.recall(queries, results, [[0.9], [0.9]])
