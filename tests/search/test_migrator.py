@@ -343,6 +343,13 @@ def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platf
         assert app.execute("SELECT ticker FROM fuzzy_search_stocks('nestle', 1)").fetchall() == [
             ("NESN",)
         ]
+        # The application's own writes go through the vocabulary triggers with its privileges.
+        app.execute("INSERT INTO stocks (ticker, name) VALUES ('QZRA', 'Quorzana Labs')")
+        assert app.execute("SELECT ticker FROM fuzzy_search_stocks('quorzaan')").fetchall() == [
+            ("QZRA",)
+        ]
+        app.execute("DELETE FROM stocks WHERE ticker = 'QZRA'")
+        assert app.execute("SELECT ticker FROM fuzzy_search_stocks('quorzaan')").fetchall() == []
     assert migrator.rollback(owner_dsn, to_version=0) == (9, 8, 7, 6, 5, 4, 3, 2, 1)
 
 

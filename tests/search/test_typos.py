@@ -269,7 +269,7 @@ def test_a_concurrent_insert_keeps_a_term_another_session_removes(search_dsn):
     assert _fuzzy(search_dsn, "rarevoakl") == ["RRA2"]
 
 
-def test_the_runtime_role_path_writes_through_the_triggers_in_bulk(search_dsn):
+def test_bulk_insert_and_delete_keep_the_vocabulary_exact(search_dsn):
     with psycopg.connect(search_dsn, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO stocks (ticker, name) "
