@@ -13,7 +13,7 @@ SELECT public.similarity('', '');
 --      cheapest typo first, at most 30), and the last word of four letters or more also
 --      completes as a prefix (cost 0.45 + 0.1 per missing letter, the 30 shortest). Stocks
 --      having a correction of every word that has any are ranked by the summed cost of their
---      corrections: score = 0.99 * (1 - cost / (2 * words));
+--      corrections: score = 0.99 * (1 - cost / (2 * words)), at least 0 (a long completion);
 --   2. only when the typo pass finds nothing (no word has a correction, or no stock has all of
 --      them): 0004's trigram passes.
 CREATE OR REPLACE FUNCTION public.fuzzy_search_stocks(query text, max_results integer DEFAULT 20)
@@ -94,7 +94,7 @@ BEGIN
         -- thousands of stocks have). A stock with two corrections appears once, at its best.
         RETURN QUERY
         SELECT m.ticker::text, m.name::text, m.sector::text, m.industry::text,
-               round(0.99 * (1 - min(m.cost) / (2 * cardinality(words))), 4) AS score
+               round(greatest(0, 0.99 * (1 - min(m.cost) / (2 * cardinality(words)))), 4) AS score
         FROM (
             SELECT s.ticker, s.name, s.sector, s.industry, k.cost
             FROM unnest(corr_term, corr_cost) WITH ORDINALITY AS k(term, cost, n)
@@ -136,7 +136,7 @@ BEGIN
             SELECT b.id, sum(b.cost) AS cost FROM best AS b GROUP BY b.id
         )
         SELECT c.ticker::text, c.name::text, c.sector::text, c.industry::text,
-               round(0.99 * (1 - r.cost / (2 * cardinality(words))), 4) AS score
+               round(greatest(0, 0.99 * (1 - r.cost / (2 * cardinality(words)))), 4) AS score
         FROM candidates AS c JOIN ranked AS r ON r.id = c.id
         ORDER BY score DESC, length(c.name), c.ticker
         LIMIT wanted - found;

@@ -115,6 +115,13 @@ def test_scores_are_best_first_and_below_the_exact_ticker(search_dsn):
 def test_an_unfinished_last_word_completes(search_dsn):
     assert _fuzzy(search_dsn, "berkshire hath") == ["BRK.B"]
     assert _fuzzy(search_dsn, "contin")[:1] == ["CON"]
+    with psycopg.connect(search_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO stocks (ticker, name) VALUES ('SCFG', 'Supercalifragilisticexpi Ltd')"
+        )
+        # 20 letters missing: cost 2.45 for one word, a score that stays at 0, not below.
+        rows = conn.execute("SELECT ticker, score FROM fuzzy_search_stocks('supe')").fetchall()
+    assert rows == [("SCFG", Decimal("0"))]
 
 
 def test_two_edits_in_a_long_word_and_run_together_words(search_dsn):
