@@ -24,11 +24,11 @@ def test_migrate_status_rollback_with_dsn(make_database):
     first = _db("migrate", "--dsn", dsn)
     assert (first.returncode, first.stdout, first.stderr) == (
         0,
-        "applied: 0001, 0002, 0003, 0004, 0005, 0006\nversion: 0006\n",
+        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
         "",
     )
     again = _db("migrate", "--dsn", dsn)
-    assert (again.returncode, again.stdout) == (0, "already up to date\nversion: 0006\n")
+    assert (again.returncode, again.stdout) == (0, "already up to date\nversion: 0009\n")
     status = _db("status", "--dsn", dsn)
     assert status.returncode == 0
     assert [line.split()[:2] for line in status.stdout.splitlines()] == [
@@ -39,9 +39,15 @@ def test_migrate_status_rollback_with_dsn(make_database):
         ["0004", "applied"],
         ["0005", "applied"],
         ["0006", "applied"],
+        ["0007", "applied"],
+        ["0008", "applied"],
+        ["0009", "applied"],
     ]
     back = _db("rollback", "--dsn", dsn, "--to", "1")
-    assert (back.returncode, back.stdout) == (0, "rolled back: 0006, 0005, 0004, 0003, 0002\n")
+    assert (back.returncode, back.stdout) == (
+        0,
+        "rolled back: 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n",
+    )
     last = _db("rollback", "--dsn", dsn)
     assert (last.returncode, last.stdout) == (0, "rolled back: 0001\n")
     nothing = _db("rollback", "--dsn", dsn)
@@ -56,12 +62,12 @@ def test_dsn_from_pg_variables(make_database, postgres_server):
     result = _db("migrate", env=env)
     assert (result.returncode, result.stdout) == (
         0,
-        "applied: 0001, 0002, 0003, 0004, 0005, 0006\nversion: 0006\n",
+        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
     )
     # --dsn may name only the database; the rest still comes from the environment.
     partial = _db("status", "--dsn", f"dbname={name.group(1)}", env=env)
     assert partial.returncode == 0
-    assert partial.stdout.count(" applied ") == 6
+    assert partial.stdout.count(" applied ") == 9
 
 
 def test_missing_stocks_table_exits_1_with_one_line(make_database):
@@ -90,8 +96,8 @@ def test_changed_migration_exits_1(make_database):
     redo = _db("migrate", "--dsn", dsn, "--redo-changed")
     assert (redo.returncode, redo.stdout) == (
         0,
-        "rolled back changed migrations: 0006, 0005, 0004, 0003, 0002\n"
-        "applied: 0002, 0003, 0004, 0005, 0006\nversion: 0006\n",
+        "rolled back changed migrations: 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n"
+        "applied: 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
     )
 
 
@@ -107,8 +113,9 @@ def test_changed_migration_exits_1(make_database):
             'error: invalid --dsn: invalid connection option "nonsense"\n',
         ),
         (
-            ("rollback", "--dsn", "host=127.0.0.1", "--to", "9"),
-            "error: unknown migration version 9: known versions are 0, 1, 2, 3, 4, 5, 6\n",
+            ("rollback", "--dsn", "host=127.0.0.1", "--to", "10"),
+            "error: unknown migration version 10: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, "
+            "9\n",
         ),
     ],
 )
@@ -156,8 +163,7 @@ def test_every_action_as_the_runtime_role_is_one_line_of_the_refusal(platform):
     )
     assert _db("migrate", "--dsn", owner).returncode == 0
     assert _one_clean_line(_db("rollback", "--dsn", app)) == (
-        "error: migration 0006_search_query_limit (down) failed: permission denied for schema "
-        "public\n"
+        "error: migration 0009_typo_search (down) failed: permission denied for schema public\n"
     )
 
 

@@ -43,8 +43,18 @@ def test_build_dsn_drops_unset_parts_so_libpq_reads_pg_variables():
 
 def test_migration_checksums_are_keyed_by_version():
     checksums = migration_checksums()
-    assert list(checksums) == ["0001", "0002", "0003", "0004", "0005", "0006"]
-    assert checksums["0006"] == migrator.load_migrations()[5].checksum
+    assert list(checksums) == [
+        "0001",
+        "0002",
+        "0003",
+        "0004",
+        "0005",
+        "0006",
+        "0007",
+        "0008",
+        "0009",
+    ]
+    assert checksums["0009"] == migrator.load_migrations()[8].checksum
 
 
 def test_diff_shows_a_changed_migration_as_an_update_and_a_new_database_as_a_replace():
@@ -71,12 +81,12 @@ def test_create_update_delete_on_a_real_database(make_database):
     assert created.id == f"search-schema-{props['database']}"
     assert created.outs is not None
     assert (created.outs["version"], created.outs["applied"]) == (
-        6,
-        ["0001", "0002", "0003", "0004", "0005", "0006"],
+        9,
+        ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"],
     )
     updated = provider.update(created.id, created.outs, props)
     assert updated.outs is not None
-    assert (updated.outs["version"], updated.outs["applied"]) == (6, [])
+    assert (updated.outs["version"], updated.outs["applied"]) == (9, [])
     provider.delete(created.id, props)
     rows, _ = migrator.status(dsn)
     assert {r.state for r in rows} == {"pending"}

@@ -1,4 +1,5 @@
-"""Migrations 0005 and 0006: name resolution pinned in every function, a limit on query length."""
+"""Migrations 0005 and 0006: name resolution pinned in every function (0007 and 0009 keep it so),
+a limit on query length."""
 
 from __future__ import annotations
 
@@ -17,10 +18,30 @@ PINNED = {
     "immutable_unaccent": ("sql", "sql-standard body"),
     "search_stocks": ("plpgsql", "set"),
     "stocks_name_document": ("sql", "sql-standard body"),
+    "stocks_search_completions": ("plpgsql", "set"),
+    "stocks_search_corrections": ("plpgsql", "set"),
+    "stocks_search_deletions": ("sql", "sql-standard body"),
     "stocks_search_document": ("sql", "sql-standard body"),
+    "stocks_search_near_keys": ("sql", "sql-standard body"),
     "stocks_search_query": ("plpgsql", "set"),
+    "stocks_search_terms": ("sql", "sql-standard body"),
     "stocks_search_tokens": ("plpgsql", "set"),
     "stocks_search_vector_refresh": ("plpgsql", "set"),
+    "stocks_search_vocabulary_refresh": ("plpgsql", "set"),
+}
+# Before 0007: the functions of 0001-0006 only.
+PINNED_0006 = {
+    k: v
+    for k, v in PINNED.items()
+    if k
+    not in {
+        "stocks_search_completions",
+        "stocks_search_corrections",
+        "stocks_search_deletions",
+        "stocks_search_near_keys",
+        "stocks_search_terms",
+        "stocks_search_vocabulary_refresh",
+    }
 }
 
 
@@ -53,9 +74,11 @@ def test_every_function_resolves_names_without_the_callers_search_path(search_ds
 
 
 def test_rolling_back_0005_and_0006_restores_the_old_definitions(search_dsn):
+    assert migrator.rollback(search_dsn, to_version=6) == (9, 8, 7)
+    assert _functions(search_dsn) == PINNED_0006
     assert migrator.rollback(search_dsn, to_version=4) == (6, 5)
     assert set(_functions(search_dsn).values()) == {("sql", "caller"), ("plpgsql", "caller")}
-    assert migrator.apply(search_dsn).applied == (5, 6)
+    assert migrator.apply(search_dsn).applied == (5, 6, 7, 8, 9)
     assert _functions(search_dsn) == PINNED
 
 

@@ -23,6 +23,7 @@ SEARCH_INDEXES = [
     "stocks_name_trgm_idx",
     "stocks_name_vector_idx",
     "stocks_search_vector_idx",
+    "stocks_terms_idx",
     "stocks_ticker_lower_idx",
     "stocks_ticker_trgm_idx",
 ]
@@ -55,6 +56,9 @@ def test_load_migrations_pairs_every_up_with_a_down():
         (4, "search_functions"),
         (5, "pin_search_path"),
         (6, "search_query_limit"),
+        (7, "typo_vocabulary"),
+        (8, "typo_vocabulary_backfill"),
+        (9, "typo_search"),
     ]
     assert [(m.up_transactional, m.down_transactional) for m in migrations] == [
         (True, True),
@@ -62,6 +66,9 @@ def test_load_migrations_pairs_every_up_with_a_down():
         (False, False),
         (True, True),
         (True, True),
+        (True, True),
+        (True, True),
+        (False, False),
         (True, True),
     ]
     assert all(re.fullmatch(r"[0-9a-f]{64}", m.checksum) for m in migrations)
@@ -89,21 +96,23 @@ def test_split_statements_of_a_comment_only_file_is_empty():
 def test_migrate_applies_everything_then_twice_is_a_no_op(make_database):
     dsn = make_database()
     first = migrator.apply(dsn)
-    assert first == migrator.ApplyResult(applied=(1, 2, 3, 4, 5, 6), rolled_back=(), version=6)
+    assert first == migrator.ApplyResult(
+        applied=(1, 2, 3, 4, 5, 6, 7, 8, 9), rolled_back=(), version=9
+    )
     assert _indexes(dsn) == SEARCH_INDEXES
     second = migrator.apply(dsn)
-    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=6)
+    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=9)
 
 
 def test_rollback_one_then_all_then_migrate_again(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn) == (6,)
-    assert migrator.rollback(dsn, to_version=0) == (5, 4, 3, 2, 1)
+    assert migrator.rollback(dsn) == (9,)
+    assert migrator.rollback(dsn, to_version=0) == (8, 7, 6, 5, 4, 3, 2, 1)
     assert _indexes(dsn) == []
     assert not _has_column(dsn)
     assert migrator.rollback(dsn, to_version=0) == ()
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT ticker FROM search_stocks('apple')").fetchall()
     assert rows == [("AAPL",), ("APLE",)]
@@ -112,19 +121,20 @@ def test_rollback_one_then_all_then_migrate_again(make_database):
 def test_rollback_to_an_intermediate_version(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn, to_version=2) == (6, 5, 4, 3)
+    assert migrator.rollback(dsn, to_version=2) == (9, 8, 7, 6, 5, 4, 3)
     assert _indexes(dsn) == []
     assert _has_column(dsn)
-    assert migrator.apply(dsn).applied == (3, 4, 5, 6)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9)
 
 
 def test_rollback_to_an_unknown_version_is_refused(make_database):
     dsn = make_database()
     migrator.apply(dsn)
     with pytest.raises(UnknownVersionError) as excinfo:
-        migrator.rollback(dsn, to_version=7)
+        migrator.rollback(dsn, to_version=10)
     assert (
-        str(excinfo.value) == "unknown migration version 7: known versions are 0, 1, 2, 3, 4, 5, 6"
+        str(excinfo.value)
+        == "unknown migration version 10: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
     )
 
 
@@ -138,6 +148,9 @@ def test_status_lists_pending_then_applied(make_database):
         (4, "pending", None),
         (5, "pending", None),
         (6, "pending", None),
+        (7, "pending", None),
+        (8, "pending", None),
+        (9, "pending", None),
     ]
     assert bad == []
     migrator.apply(dsn)
@@ -151,7 +164,10 @@ def test_status_lists_pending_then_applied(make_database):
         rf"0003     applied  {stamp}  search_indexes\n"
         rf"0004     applied  {stamp}  search_functions\n"
         rf"0005     applied  {stamp}  pin_search_path\n"
-        rf"0006     applied  {stamp}  search_query_limit",
+        rf"0006     applied  {stamp}  search_query_limit\n"
+        rf"0007     applied  {stamp}  typo_vocabulary\n"
+        rf"0008     applied  {stamp}  typo_vocabulary_backfill\n"
+        rf"0009     applied  {stamp}  typo_search",
         text,
     ), text
 
@@ -205,6 +221,9 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
         (4, "changed"),
         (5, "applied"),
         (6, "applied"),
+        (7, "applied"),
+        (8, "applied"),
+        (9, "applied"),
     ]
     with pytest.raises(MigrationError) as excinfo:
         migrator.apply(dsn, migrations=changed)
@@ -213,7 +232,9 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
         "before it (`db rollback --to 3`) and migrate again"
     )
     result = migrator.apply(dsn, migrations=changed, redo_changed=True)
-    assert result == migrator.ApplyResult(applied=(4, 5, 6), rolled_back=(6, 5, 4), version=6)
+    assert result == migrator.ApplyResult(
+        applied=(4, 5, 6, 7, 8, 9), rolled_back=(9, 8, 7, 6, 5, 4), version=9
+    )
     rows, _ = migrator.status(dsn, migrations=changed)
     assert {r.state for r in rows} == {"applied"}
 
@@ -233,7 +254,7 @@ def test_invalid_index_is_reported_and_rebuilt(make_database):
     assert migrator.format_status(rows, bad).splitlines()[-1] == (
         "INVALID index stocks_name_trgm_idx: run `db migrate` to rebuild it"
     )
-    assert migrator.apply(dsn).applied == (3, 4, 5, 6)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9)
     assert migrator.status(dsn)[1] == []
     with psycopg.connect(dsn) as conn:
         valid = conn.execute(
@@ -306,7 +327,7 @@ def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(
     )
     assert not _has_column(dsn)
     assert {r.state for r in migrator.status(dsn)[0]} == {"pending"}
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platform):
@@ -317,12 +338,19 @@ def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platf
     with psycopg.connect(owner_dsn, autocommit=True) as owner:
         create_stocks_table(owner)
         insert_real_stocks(owner)
-    assert migrator.apply(owner_dsn).applied == (1, 2, 3, 4, 5, 6)
+    assert migrator.apply(owner_dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
     with psycopg.connect(platform.dsn("investment_db", "app")) as app:
         assert app.execute("SELECT ticker FROM fuzzy_search_stocks('nestle', 1)").fetchall() == [
             ("NESN",)
         ]
-    assert migrator.rollback(owner_dsn, to_version=0) == (6, 5, 4, 3, 2, 1)
+        # The application's own writes go through the vocabulary triggers with its privileges.
+        app.execute("INSERT INTO stocks (ticker, name) VALUES ('QZRA', 'Quorzana Labs')")
+        assert app.execute("SELECT ticker FROM fuzzy_search_stocks('quorzaan')").fetchall() == [
+            ("QZRA",)
+        ]
+        app.execute("DELETE FROM stocks WHERE ticker = 'QZRA'")
+        assert app.execute("SELECT ticker FROM fuzzy_search_stocks('quorzaan')").fetchall() == []
+    assert migrator.rollback(owner_dsn, to_version=0) == (9, 8, 7, 6, 5, 4, 3, 2, 1)
 
 
 def test_migrations_as_the_runtime_role_are_refused_in_one_line(platform):

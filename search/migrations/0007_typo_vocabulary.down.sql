@@ -1,0 +1,10 @@
+DROP TRIGGER IF EXISTS stocks_search_vocabulary_delete ON public.stocks;
+DROP TRIGGER IF EXISTS stocks_search_vocabulary_update ON public.stocks;
+DROP TRIGGER IF EXISTS stocks_search_vocabulary_insert ON public.stocks;
+DROP FUNCTION IF EXISTS public.stocks_search_near_keys(text, text);
+DROP FUNCTION IF EXISTS public.stocks_search_completions(text, integer);
+DROP FUNCTION IF EXISTS public.stocks_search_corrections(text, integer);
+DROP FUNCTION IF EXISTS public.stocks_search_vocabulary_refresh();
+DROP TABLE IF EXISTS public.stocks_search_vocabulary;
+DROP FUNCTION IF EXISTS public.stocks_search_deletions(text);
+DROP FUNCTION IF EXISTS public.stocks_search_terms(text, text);
