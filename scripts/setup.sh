@@ -37,6 +37,8 @@ need curl curl
 need wget wget
 need openssl openssl
 need ip iproute2
+# restic: the off-site copy's tool (assets/backup/offsite.sh), run against moto's S3 server.
+need restic restic
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian"
   $SUDO apt-get update -qq

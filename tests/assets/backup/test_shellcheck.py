@@ -16,6 +16,7 @@ def test_backup_scripts_pass_shellcheck():
         "entrypoint.sh",
         "healthcheck.sh",
         "metrics-http.sh",
+        "pitr.sh",
         "restore.sh",
     ]
     result = subprocess.run(
