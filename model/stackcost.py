@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from model.catalogue import ServiceSpec
 from model.config import StackConfig, resolve_specs
-from model.cost import CostReport, FixedItem, ServiceLimits, estimate
+from model.cost import OFFSITE_PLANS, CostReport, FixedItem, ServiceLimits, estimate
 from model.hostplans import HOST_PLANS
 
 
@@ -23,8 +23,15 @@ def stack_cost(config: StackConfig, specs: Sequence[ServiceSpec] | None = None) 
         service_limits(resolve_specs(config) if specs is None else specs),
         os_reserve_mib=config.os_reserve_mib,
         fixed=[
-            FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
-            for f in config.fixed_costs
+            *(
+                FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
+                for f in config.fixed_costs
+            ),
+            *(
+                [OFFSITE_PLANS[config.backup.offsite.plan].item()]
+                if config.backup.offsite is not None
+                else []
+            ),
         ],
         budget_usd=config.budget_usd,
     )

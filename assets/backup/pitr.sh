@@ -28,6 +28,7 @@
 #   PITR_METRICS_FILE   Prometheus text file (default BACKUP_DIR/pitr.prom, or PITR_DIR/../pitr.prom)
 #   PGDATA              the data directory a restore replaces (restore)
 #   PITR_NOW            Unix time to use instead of the clock (tests)
+#   PITR_LOOP_SECONDS   how often `receive` compresses, writes metrics, checks for a base backup (30)
 # Exit codes: 0 done, 1 failed (nothing half-written is left), 2 usage, 3 refused input, 4 a
 # server is running on PGDATA.
 # Runs under bash >= 4 with busybox or GNU tools (gzip, tar, truncate, du, sha256sum) and the
@@ -102,13 +103,18 @@ cmd_receive() {
         sleep 10
     done
     claim_repo "$id"
-    # Beside the stream: compress finished segments and refresh the metrics every 30 s.
+    # Beside the stream: compress finished segments and refresh the metrics every 30 s; take a
+    # base backup as soon as the repository has none (a new platform, or after a restore).
     (
         trap 'exit 0' TERM
         while :; do
             cmd_compress || log "compressing finished WAL segments failed"
+            if [[ -z "$(choose_base latest)" ]] && [[ "$(psql -X -At -d postgres -c \
+                "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'" 2>/dev/null)" == t ]]; then
+                (cmd_base) || log "the first base backup failed; retrying in 30s"
+            fi
             cmd_metrics || log "writing the metrics file failed"
-            sleep 30 &
+            sleep "${PITR_LOOP_SECONDS:-30}" &
             wait $! || true
         done
     ) &
@@ -162,7 +168,10 @@ cmd_base() {
         fail 1 "cannot connect to PostgreSQL as '${PGUSER:-$(id -un)}': $(printf '%s\n' "$id" | head -n 1 | sed 's/^psql: error: //'); nothing was written"
     claim_repo "$id"
     exec 9>"$repo/.base.lock"
-    flock -n 9 || fail 1 "another base backup is running in $repo"
+    if ! flock -n 9; then
+        log "another base backup is running in $repo; waiting for it to finish"
+        flock 9
+    fi
     started="$(now)"
     stamp="$(date -u -d "@$started" +%Y%m%dT%H%M%SZ)"
     [[ ! -e "$repo/base/$stamp" ]] || fail 1 "$repo/base/$stamp already exists"
@@ -213,7 +222,8 @@ SQL
         active="${out##*|}"
     fi
     size="$(du -sk "$repo" | cut -f1)"
-    tmp="$(dirname "$file")/.$(basename "$file").partial"
+    # A name of its own: the receiver's loop and a base backup may both write the file.
+    tmp="$(dirname "$file")/.$(basename "$file").$BASHPID.partial"
     {
         printf '# HELP backup_wal_lag_bytes WAL the server wrote that pg_receivewal has not confirmed.\n'
         printf '# TYPE backup_wal_lag_bytes gauge\n'
@@ -391,6 +401,17 @@ cmd_restore() {
     fi
     mv -- "$fresh" "$pgdata"
     trap 'rm -rf -- "$sock"' EXIT
+    # The restored cluster writes a new timeline that forks from the old one at the target, while
+    # the repository's newest WAL may lie beyond it on the old timeline: pg_receivewal would ask
+    # for a position the server never wrote. So the repository as it was moves to history/ (still
+    # restorable with --from) and the receiver starts the live one afresh, with a base backup.
+    local kept
+    kept="$repo/history/$(date -u -d "@$(now)" +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$kept"
+    mv -- "$repo/base" "$repo/wal" "$kept/"
+    cp -- "$repo/system_identifier" "$kept/"
+    mkdir -p "$repo/base" "$repo/wal"
+    log "the repository as it was is kept at $kept (restore from it with --from $kept)"
     log "restored $pgdata to ${target_text:-latest}${target_text:+ UTC} from base backup ${base##*/}; start PostgreSQL, then take a new base backup"
 }
 

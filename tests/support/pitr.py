@@ -169,9 +169,19 @@ class PitrCluster:
             "the receiver's slot to become active",
         )
 
-    def stop_receiver(self) -> None:
+    def wait_for_base(self, count: int = 1) -> None:
+        """Wait until the repository holds `count` base backups (the receiver takes the first by
+        itself once it streams)."""
+        self.wait_for(
+            lambda: len(list((self.repo / "base").glob("*/meta"))) >= count,
+            f"{count} base backup(s) in {self.repo}",
+            600,
+        )
+
+    def stop_receiver(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the receiver's whole process group (SIGKILL: as a dead host would)."""
         if self.receiver is not None and self.receiver.poll() is None:
-            os.killpg(self.receiver.pid, signal.SIGTERM)
+            os.killpg(self.receiver.pid, sig)
             self.receiver.wait(timeout=30)
         self.receiver = None
 
@@ -233,7 +243,8 @@ class PitrCluster:
 
 
 class Writer(threading.Thread):
-    """Commits one row at a time until the server goes away; counts acknowledged commits."""
+    """Commits one row at a time until the server goes away or `stop()`; counts acknowledged
+    commits and when each was acknowledged (time.monotonic)."""
 
     def __init__(
         self,
@@ -244,18 +255,30 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.statement = statement
         self.cluster = cluster
+        self.first = first
         self.next_id = first
         self.acknowledged = first - 1
+        self.acked_at: list[float] = []
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=30)
 
     def run(self) -> None:
         try:
             with psycopg.connect(self.cluster.server.dsn("postgres"), autocommit=True) as conn:
-                while True:
+                while not self._stopping.is_set():
                     conn.execute(self.statement, (self.next_id,))
+                    self.acked_at.append(time.monotonic())
                     self.acknowledged = self.next_id
                     self.next_id += 1
         except psycopg.Error:
             return
+
+    def ack_time(self, row_id: int) -> float:
+        """When row `row_id` (one this writer committed) was acknowledged."""
+        return self.acked_at[row_id - self.first]
 
 
 def _alive(pid: int) -> bool:
@@ -270,4 +293,10 @@ def start_pitr_cluster(*, durable: bool = False) -> PitrCluster:
     """A new server with an empty repository beside it (receiver not started)."""
     server = start_server(durable=durable)
     repo = owned_dir(server, "pitr")
-    return PitrCluster(server=server, repo=repo, bindir=image_path(server, "restic"))
+    # The receiver's loop checks every second, so its automatic first base backup comes at once.
+    return PitrCluster(
+        server=server,
+        repo=repo,
+        bindir=image_path(server, "restic"),
+        extra_env={"PITR_LOOP_SECONDS": "1"},
+    )

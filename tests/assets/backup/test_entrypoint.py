@@ -89,6 +89,31 @@ def test_metrics_handler_serves_the_metrics_file(script_env, tmp_path):
     )
 
 
+def test_metrics_handler_appends_the_extra_files_that_exist(script_env, tmp_path):
+    """backup.prom, then pitr.sh's and the off-site container's files (BACKUP_METRICS_EXTRA); a
+    file not written yet (no off-site copy configured) is left out."""
+    metrics = tmp_path / "backup.prom"
+    metrics.write_text(METRIC)
+    pitr = tmp_path / "pitr.prom"
+    pitr.write_text("backup_wal_receiver_active 1\n")
+    env = script_env(
+        BACKUP_METRICS_FILE=str(metrics),
+        BACKUP_METRICS_EXTRA=f"{pitr} {tmp_path / 'offsite.prom'}",
+    )
+    done = subprocess.run(
+        [env["PATH"] + "/bash", str(SCRIPTS / "metrics-http.sh")],
+        input=b"GET /metrics HTTP/1.0\r\n\r\n",
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    body = METRIC + "backup_wal_receiver_active 1\n"
+    assert done.stdout.endswith(
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode()
+    )
+
+
 def test_metrics_handler_before_any_backup_serves_an_empty_page(script_env, tmp_path):
     response = http_exchange(script_env, b"GET /metrics HTTP/1.1\r\n\r\n", tmp_path / "none.prom")
 

@@ -69,6 +69,7 @@ def offsite(s3_endpoint: str) -> Iterator[PitrCluster]:
     ).create_bucket(Bucket=bucket)
     state = owned_dir(c.server, "offsite-state")
     c.extra_env = {
+        **c.extra_env,
         "RESTIC_REPOSITORY": f"s3:{s3_endpoint}/{bucket}/pitr",
         "RESTIC_PASSWORD": KEY,
         "AWS_ACCESS_KEY_ID": "test",
@@ -79,8 +80,8 @@ def offsite(s3_endpoint: str) -> Iterator[PitrCluster]:
     }
     try:
         c.start_receiver()
+        c.wait_for_base()
         c.sql("CREATE TABLE trades (id int PRIMARY KEY, note text NOT NULL)")
-        assert c.run("base").returncode == 0
         yield c
     finally:
         c.close()

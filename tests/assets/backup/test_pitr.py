@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +23,10 @@ def cluster() -> Iterator[PitrCluster]:
     c = start_pitr_cluster()
     try:
         c.start_receiver()
+        c.wait_for_base()  # the receiver's own, as on a new platform
         c.sql("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'")
         c.sql("CREATE TABLE trades (id int PRIMARY KEY, note text NOT NULL)")
         c.sql("GRANT SELECT ON trades TO reader")
-        base = c.run("base")
-        assert base.returncode == 0, base.stderr
         yield c
     finally:
         c.close()
@@ -91,6 +91,9 @@ def test_restore_to_a_noted_time_brings_back_exactly_the_rows_written_before_it(
     assert oct(cluster.server.datadir.stat().st_mode & 0o777) == "0o700"
     aside = [p.name for p in cluster.server.datadir.parent.iterdir() if ".replaced-" in p.name]
     assert len(aside) == 1
+    assert [p.name for p in (cluster.repo / "history").iterdir()] == [
+        aside[0].split(".replaced-")[1]
+    ]
 
 
 def test_restore_to_latest_after_a_crash_mid_write_loses_only_what_was_in_flight(
@@ -107,7 +110,7 @@ def test_restore_to_latest_after_a_crash_mid_write_loses_only_what_was_in_flight
     partial = sorted(p.name for p in (cluster.repo / "wal").glob("*.partial"))
     cluster.crash()
     writer.join(timeout=30)
-    cluster.stop_receiver()
+    cluster.stop_receiver(signal.SIGKILL)  # the container or host died with it
 
     result = cluster.run("restore", "--to", "latest", "--pgdata", str(cluster.server.datadir))
 
@@ -120,20 +123,32 @@ def test_restore_to_latest_after_a_crash_mid_write_loses_only_what_was_in_flight
     assert 1000 <= len(recovered) <= writer.acknowledged
 
 
-def test_the_restored_cluster_streams_again_and_can_be_restored_once_more(
+def test_after_a_restore_to_a_time_the_new_timeline_streams_and_restores_again(
     cluster: PitrCluster,
 ) -> None:
+    """Scenario 1 twice: the restored cluster forks a new timeline at the noted time; the
+    repository as it was moves to history/, the receiver streams the new timeline into a fresh
+    one and takes its base backup by itself, and a later restore finds every new row."""
     insert(cluster, 1, 10)
+    noted = note_time()
+    insert(cluster, 11, 500)  # beyond the fork: WAL the new timeline never had
+    cluster.sql("SELECT pg_switch_wal()")
+    insert(cluster, 501, 510)
     cluster.wait_caught_up()
     cluster.stop_server()
     cluster.stop_receiver()
-    assert (
-        cluster.run("restore", "--to", "latest", "--pgdata", str(cluster.server.datadir)).returncode
-        == 0
+    first = cluster.run("restore", "--to", noted, "--pgdata", str(cluster.server.datadir))
+    assert first.returncode == 0, first.stderr
+    (kept,) = (cluster.repo / "history").iterdir()
+    assert f"the repository as it was is kept at {kept} (restore from it with --from {kept})" in (
+        first.stderr
     )
+    assert sorted(p.name for p in kept.iterdir()) == ["base", "system_identifier", "wal"]
+    assert list((cluster.repo / "wal").iterdir()) == []
     cluster.start_server()
     cluster.start_receiver()  # the slot is not in a base backup: the receiver creates it again
-    insert(cluster, 11, 20)
+    cluster.wait_for_base()
+    insert(cluster, 1001, 1020)
     cluster.wait_caught_up()
     cluster.stop_server()
     cluster.stop_receiver()
@@ -142,7 +157,7 @@ def test_the_restored_cluster_streams_again_and_can_be_restored_once_more(
 
     assert result.returncode == 0, result.stderr
     cluster.start_server()
-    assert trade_ids(cluster) == list(range(1, 21))
+    assert trade_ids(cluster) == [*range(1, 11), *range(1001, 1021)]
 
 
 def test_a_time_before_the_oldest_base_backup_is_refused_and_nothing_changes(
@@ -307,10 +322,11 @@ def test_retention_keeps_the_newest_base_backups_and_the_wal_they_need(
 
 
 def test_metrics_report_lag_receiver_base_age_and_size(cluster: PitrCluster) -> None:
-    metrics = cluster.repo.parent / "pitr.prom"
+    # A file of its own: the receiver's loop rewrites pitr.prom every second.
+    metrics = cluster.repo.parent / "explicit.prom"
     insert(cluster, 1, 10)
     cluster.wait_caught_up()
-    assert cluster.run("metrics").returncode == 0
+    assert cluster.run("metrics", PITR_METRICS_FILE=str(metrics)).returncode == 0
     lines = dict(
         line.rsplit(" ", 1) for line in metrics.read_text().splitlines() if not line.startswith("#")
     )
@@ -325,7 +341,7 @@ def test_metrics_report_lag_receiver_base_age_and_size(cluster: PitrCluster) -> 
         lambda: cluster.sql("SELECT active FROM pg_replication_slots") == [(False,)], "slot idle"
     )
     insert(cluster, 11, 20)
-    assert cluster.run("metrics").returncode == 0
+    assert cluster.run("metrics", PITR_METRICS_FILE=str(metrics)).returncode == 0
     text = metrics.read_text()
     assert "backup_wal_receiver_active 0\n" in text
     lag = int(text.split("\nbackup_wal_lag_bytes ")[1].split()[0])
