@@ -42,6 +42,8 @@ fi
 for pair in "BACKUP_RETRY_SECONDS=$retry" "BACKUP_MAX_AGE_SECONDS=$max_age" "BACKUP_METRICS_PORT=$port"; do
     [[ "${pair#*=}" =~ ^[0-9]+$ ]] || die "${pair%%=*} must be a whole number, got '${pair#*=}'"
 done
+pitr="${PITR_ENABLED:-0}"
+[[ "$pitr" == 0 || "$pitr" == 1 ]] || die "PITR_ENABLED must be 0 or 1, got '$pitr'"
 
 # next_run NOW: the first scheduled time strictly after NOW (for an interval: NOW + interval).
 next_run() {
@@ -98,8 +100,6 @@ if ((port > 0)); then
     log "serving $metrics_file at :$port/metrics"
 fi
 
-pitr="${PITR_ENABLED:-0}"
-[[ "$pitr" == 0 || "$pitr" == 1 ]] || die "PITR_ENABLED must be 0 or 1, got '$pitr'"
 if ((pitr)); then
     # pitr.sh receive loops by itself (reconnects, recreates its slot after a restore).
     set -m

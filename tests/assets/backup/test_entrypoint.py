@@ -53,6 +53,7 @@ def test_next_run_follows_the_schedule(run_script, schedule, now, expected):
             "BACKUP_SCHEDULE must be HH:MM (daily, UTC) or a whole number of seconds, got 'daily'",
         ),
         ({"BACKUP_METRICS_PORT": "http"}, "BACKUP_METRICS_PORT must be a whole number, got 'http'"),
+        ({"PITR_ENABLED": "yes"}, "PITR_ENABLED must be 0 or 1, got 'yes'"),
     ],
 )
 def test_entrypoint_rejects_bad_settings(run_script, env, message):
