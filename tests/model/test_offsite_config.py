@@ -11,6 +11,7 @@ from model.stackcost import stack_cost
 from program.main import stack_secrets
 from render.files import template_context
 from tests.model.test_config import raw
+from tests.support.stacks import stack_config
 
 OFFSITE = {"endpoint": "https://fsn1.your-objectstorage.com", "bucket": "acme-backups"}
 
@@ -103,3 +104,13 @@ def test_the_encryption_key_in_plain_text_is_refused() -> None:
     assert "investment-platform:offsiteEncryptionKey: is the off-site backups' encryption key" in (
         str(raised.value)
     )
+
+
+def test_prod_with_the_offsite_copy_fits_its_host_and_adds_the_storage_price() -> None:
+    without = stack_cost(stack_config("prod"))
+    config = stack_config("prod", backup={"offsite": OFFSITE})
+    cost = stack_cost(config)
+    assert "offsite" in {s.name for s in resolve_specs(config)}
+    assert cost.as_output()["plan"] == without.as_output()["plan"]
+    assert cost.billed_usd == round(without.billed_usd + 5.79, 2)
+    assert cost.billed_usd <= config.budget_usd
