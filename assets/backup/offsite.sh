@@ -111,7 +111,9 @@ cmd_fetch() {
         printf '%s\n' "$out" | grep -q -E 'ciphertext verification failed|There were [0-9]+ errors|invalid data returned'; then
         fail 1 "restoring from $RESTIC_REPOSITORY failed: $(first_error "$out"); nothing was kept"
     fi
-    found="$(find "$tmp" -name system_identifier -type f | head -n 1)"
+    # The repository's own marker is the shallowest one: restores keep older repositories, each
+    # with its marker, under history/.
+    found="$(find "$tmp" -name system_identifier -type f | awk -F/ '{ print NF "\t" $0 }' | sort -n | head -n 1 | cut -f2-)"
     [ -n "$found" ] || fail 1 "the newest off-site snapshot holds no PITR repository; nothing was kept"
     mv "$(dirname "$found")" "$dest"
     rm -rf "$tmp"

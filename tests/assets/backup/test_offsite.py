@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -153,6 +154,42 @@ def test_the_open_wal_segment_goes_off_site_so_latest_has_every_synced_row(
     assert restored.returncode == 0, restored.stderr
     offsite.start_server()
     assert trade_ids(offsite) == list(range(1, 301))
+
+
+def test_after_a_restore_on_the_host_the_fetch_takes_the_live_repository_not_history(
+    offsite: PitrCluster,
+) -> None:
+    """A restore keeps the repository as it was under history/ (with its own system_identifier)
+    and the receiver fills a fresh one: the bucket holds both, and the fetch must take the live
+    one, whose WAL has the rows written since."""
+    insert(offsite, 1, 10)
+    offsite.wait_caught_up()
+    offsite.crash()
+    offsite.stop_receiver(signal.SIGKILL)
+    assert (
+        offsite.run("restore", "--to", "latest", "--pgdata", str(offsite.server.datadir)).returncode
+        == 0
+    )
+    offsite.start_server()
+    offsite.start_receiver()
+    offsite.wait_for_base()
+    insert(offsite, 11, 20)
+    offsite.wait_caught_up()
+    assert sync(offsite).returncode == 0
+    offsite.crash()
+    offsite.stop_receiver(signal.SIGKILL)
+    shutil.rmtree(offsite.repo)
+    fetched = owned_dir(offsite.server, "new-host") / "pitr"
+
+    assert fetch(offsite, fetched).returncode == 0
+
+    assert [p.name for p in (fetched / "history").iterdir()] != []
+    restored = offsite.run(
+        "restore", "--from", str(fetched), "--to", "latest", "--pgdata", str(offsite.server.datadir)
+    )
+    assert restored.returncode == 0, restored.stderr
+    offsite.start_server()
+    assert trade_ids(offsite) == list(range(1, 21))
 
 
 def test_sync_writes_its_metrics(offsite: PitrCluster) -> None:
