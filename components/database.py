@@ -144,7 +144,7 @@ class Database(pulumi.ComponentResource):
                 superuser=False,
                 create_database=False,
                 create_role=False,
-                replication=False,
+                replication=role.replication,
                 bypass_row_level_security=False,
                 inherit=True,
                 roles=list(role.member_of),

@@ -29,7 +29,14 @@ SECRET_KEYS: dict[str, str] = {
 
 # Secrets that only exist when the operator has one (an SMTP relay's password): never generated,
 # empty when unset.
-OPTIONAL_SECRET_KEYS: dict[str, str] = {"smtp_password": "smtpPassword"}
+OPTIONAL_SECRET_KEYS: dict[str, str] = {
+    "smtp_password": "smtpPassword",
+    # Never generated: a key that only Pulumi's state knew would be lost with the state; the
+    # program requires them when backup.offsite is set (program/main.py).
+    "offsite_encryption_key": "offsiteEncryptionKey",
+    "offsite_access_key_id": "offsiteAccessKeyId",
+    "offsite_secret_access_key": "offsiteSecretAccessKey",
+}
 
 
 @dataclass

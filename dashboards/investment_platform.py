@@ -245,6 +245,49 @@ def _containers(layout: Layout) -> list[Any]:
     ]
 
 
+def _backups(layout: Layout) -> list[Any]:
+    """Point-in-time recovery and the off-site copy: the numbers behind the RPO (WAL lag, the
+    age of the last off-site sync) and the RTO (the age of the base backup a restore starts
+    from)."""
+    return [
+        timeseries_panel(
+            layout,
+            "WAL not yet streamed",
+            [
+                ("max(backup_wal_lag_bytes)", "lag"),
+                ("max(backup_wal_receiver_active)", "receiver active"),
+            ],
+            unit="bytes",
+            description="WAL the server wrote that pg_receivewal has not confirmed. Alerts "
+            "WalArchiveLagging (above 16 MB for 5 minutes) and WalReceiverDown.",
+            span=6,
+            min_value=0,
+        ),
+        timeseries_panel(
+            layout,
+            "Age of the last base backup and off-site sync",
+            [
+                ("time() - max(backup_base_last_success_timestamp_seconds)", "base backup"),
+                ("time() - max(backup_offsite_last_success_timestamp_seconds)", "off-site sync"),
+            ],
+            unit="s",
+            description="Alerts BaseBackupTooOld above 26 hours and OffsiteSyncTooOld above 20 "
+            "minutes (no off-site line: no backup.offsite).",
+            span=12,
+            min_value=0,
+        ),
+        timeseries_panel(
+            layout,
+            "Backup repository size",
+            [("max(backup_repository_size_bytes)", "base backups + WAL")],
+            unit="bytes",
+            description="Alert BackupRepositoryLarge above 20 GB.",
+            span=6,
+            min_value=0,
+        ),
+    ]
+
+
 def _edge(layout: Layout) -> list[Any]:
     return [
         timeseries_panel(
@@ -291,6 +334,7 @@ def build(specs: Sequence[ServiceSpec]) -> dict[str, Any]:
         ("Redis", _redis),
         ("Celery", _celery),
         ("Containers", _containers),
+        ("Backups and recovery", _backups),
         ("Edge and alerts", _edge),
     ]
     for title, make in sections:

@@ -255,6 +255,8 @@ class ServiceSpec(_Frozen):
     the rest of the service, against password guessing."""
     requires_tls: Literal["letsencrypt"] | None = None
     """Part of the stack only when its TLS mode is this one."""
+    requires_setting: Literal["backup.offsite"] | None = None
+    """Part of the stack only when the stack config sets this key."""
     stop_grace_s: int = Field(gt=0, le=300)
     """Seconds between SIGTERM (or the image's STOPSIGNAL) and SIGKILL when the container is
     stopped: by a replace or destroy (the provider's destroy_grace_seconds, which is 0 when unset)
@@ -337,6 +339,10 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         min_memory_mib=256,
         port=5432,
         env={"POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres", "PGDATA": "/data/pgdata"},
+        # model/tuning.py points hba_file here: the image's pg_hba.conf plus replication
+        # connections, which the backup role's pg_receivewal and pg_basebackup need.
+        config_dir="/etc/postgresql/platform",
+        files=(AssetFile(path="pg_hba.conf", asset="postgres/pg_hba.conf"),),
         secret_env={"POSTGRES_PASSWORD": "{postgres_password}"},
         healthcheck=HealthCheck(
             test=("CMD", "pg_isready", "-U", "postgres", "-h", "127.0.0.1"),
@@ -693,7 +699,10 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         name="backup",
-        description="Scheduled pg_dump with retention; serves its last-success metric",
+        description=(
+            "Scheduled pg_dump with retention, continuous WAL streaming and daily base backups "
+            "for point-in-time recovery; serves their metrics"
+        ),
         tier="job",
         image=_PG_IMAGE,
         cpus=0.25,
@@ -711,6 +720,7 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
                 "restore.sh",
                 "healthcheck.sh",
                 "metrics-http.sh",
+                "pitr.sh",
             )
         ),
         config_mounts=(ConfigMount(setting="backup.offhostDir", path="/offhost", read_only=False),),
@@ -729,6 +739,14 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
             # Same 26 h as the BackupTooOld alert: one missed daily run plus slack.
             "BACKUP_MAX_AGE_SECONDS": "93600",
             "BACKUP_METRICS_PORT": "9188",
+            # Point-in-time recovery (assets/backup/pitr.sh): pg_receivewal streams into
+            # BACKUP_DIR/pitr/wal, a base backup follows each scheduled pg_dump.
+            "PITR_ENABLED": "1",
+            "PITR_KEEP_BASE": "{backup_keep_base}",
+            # Served beside backup.prom: pitr.sh's file and the off-site container's.
+            "BACKUP_METRICS_EXTRA": (
+                "/var/lib/postgresql/data/pitr.prom /var/lib/postgresql/data/offsite.prom"
+            ),
         },
         # pg_dump logs in as the read-only backup role (pg_read_all_data); a restore needs the
         # superuser's credentials, which the operator passes in (docs/DISASTER_RECOVERY.md).
@@ -746,6 +764,51 @@ CATALOGUE: tuple[ServiceSpec, ...] = (
         user="70:70",
         # A dump that is cut short leaves only a .partial file, but let a running one finish.
         stop_grace_s=60,
+    ),
+    ServiceSpec(
+        name="offsite",
+        description="Encrypted off-site copy of the PITR repository (restic to S3)",
+        tier="job",
+        # The tag the tests run (Debian's restic 0.14.0 reads and writes the same repository
+        # format, version 2); digest-pin it with the tag, as docs/DISASTER_RECOVERY.md shows.
+        image="restic/restic:0.14.0",
+        cpus=0.25,
+        memory_mib=256,
+        min_memory_mib=128,
+        entrypoint=("/bin/sh", "/opt/offsite/offsite.sh"),
+        command=("loop",),
+        config_dir="/opt/offsite",
+        files=(AssetFile(path="offsite.sh", asset="backup/offsite.sh", mode="0755"),),
+        env={
+            "RESTIC_REPOSITORY": "{offsite_repository}",
+            "PITR_DIR": "/backup/pitr",
+            "OFFSITE_INTERVAL_SECONDS": "{offsite_interval_seconds}",
+            "OFFSITE_KEEP_DAYS": "{offsite_keep_days}",
+            "OFFSITE_METRICS_FILE": "/backup/offsite.prom",
+            "RESTIC_CACHE_DIR": "/tmp/restic-cache",
+        },
+        secret_env={
+            "RESTIC_PASSWORD": "{offsite_encryption_key}",
+            "AWS_ACCESS_KEY_ID": "{offsite_access_key_id}",
+            "AWS_SECRET_ACCESS_KEY": "{offsite_secret_access_key}",
+        },
+        # Healthy while the last sync is younger than 20 minutes (the OffsiteSyncTooOld alert's
+        # threshold): busybox find prints the file only when it was modified since then.
+        healthcheck=HealthCheck(
+            test=("CMD-SHELL", "find /backup/offsite.prom -mmin -20 | grep -q ."),
+            relies_on="busybox find and grep (the restic image is alpine)",
+            interval_s=300,
+            start_period_s=600,
+        ),
+        depends_on=("backup",),
+        # The backup volume, where pitr.sh keeps its repository and the backup container serves
+        # the metrics file this writes.
+        volumes=(Volume(role="data", path="/backup", shared_from="backup"),),
+        tmpfs=("/tmp",),
+        user="70:70",
+        requires_setting="backup.offsite",
+        # A sync cut short leaves an unreferenced pack that the next prune removes.
+        stop_grace_s=30,
     ),
     ServiceSpec(
         name="postgres_exporter",

@@ -42,7 +42,7 @@ from model.base import (
     check_ssh_user,
 )
 from model.catalogue import CATALOGUE, ServiceSpec, catalogue_by_name, check_cpus, provider
-from model.cost import CapacityError, ServiceLimits, check_capacity
+from model.cost import CapacityError, OffsitePlanName, ServiceLimits, check_capacity
 from model.github import GitHubSettings
 from model.host import Host
 from model.hostplans import HOST_PLANS
@@ -67,6 +67,9 @@ SECRET_KEYS: dict[str, str] = {
     "tlsCertificate": "nginx's certificate chain (with tls.mode: provided)",
     "tlsPrivateKey": "nginx's private key (with tls.mode: provided)",
     "alertingWebhookUrl": "a webhook that receives every alert (its URL carries its token)",
+    "offsiteEncryptionKey": "the off-site backups' encryption key (with `backup.offsite`)",
+    "offsiteAccessKeyId": "the off-site bucket's access key (with `backup.offsite`)",
+    "offsiteSecretAccessKey": "the off-site bucket's secret key (with `backup.offsite`)",
 }
 """Every config key whose value is a secret, and what it is. Each must be set with
 `pulumi config set --secret KEY`: a plain-text value in a stack file is refused."""
@@ -158,8 +161,28 @@ class Tls(ConfigModel):
         return self
 
 
+class Offsite(ConfigModel):
+    """The encrypted off-site copy of the point-in-time-recovery repository: restic, to any S3
+    API. Its key and credentials are the secrets `offsiteEncryptionKey`, `offsiteAccessKeyId` and
+    `offsiteSecretAccessKey` (docs/DISASTER_RECOVERY.md)."""
+
+    endpoint: HttpUrl
+    """The S3 endpoint, e.g. https://fsn1.your-objectstorage.com (Hetzner, Falkenstein)."""
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    """The bucket (S3 naming: 3-63 lower-case letters, digits, '.', '-')."""
+    prefix: str = Field(default="pitr", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    """Path of the restic repository inside the bucket."""
+    plan: OffsitePlanName = "hetzner-object-storage"
+    """Whose price the cost report adds as a fixed line (model/cost.py OFFSITE_PLANS)."""
+    interval_minutes: int = Field(default=5, ge=1, le=14)
+    """Minutes between syncs: the off-site RPO is about this plus one sync's duration."""
+    keep_days: int = Field(default=14, ge=1, le=365)
+    """Days of snapshots kept in the bucket."""
+
+
 class Backup(ConfigModel):
-    """Schedule and retention of the pg_dump backups."""
+    """Schedule and retention of the pg_dump backups, the base backups and WAL archive of
+    point-in-time recovery, and their off-site copy."""
 
     schedule: str = Field(default="03:15", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     """Daily run time, HH:MM in UTC."""
@@ -170,6 +193,11 @@ class Backup(ConfigModel):
     offhost_dir: HostPath | None = None
     """Host directory (e.g. a mounted storage box) that receives a copy of each backup; never `/`
     or a system directory, since the backup container mounts it writable."""
+    keep_base: int = Field(default=7, ge=1, le=60)
+    """Base backups (one a day, at `schedule`) kept for point-in-time recovery; WAL is kept back
+    to the oldest, so any second of the last `keep_base` days can be restored."""
+    offsite: Offsite | None = None
+    """The encrypted off-site copy (none: base backups and WAL stay on the host)."""
 
 
 class Registry(ConfigModel):
@@ -511,7 +539,10 @@ def resolve_specs(config: StackConfig) -> tuple[ServiceSpec, ...]:
     volumes shared from them.
     """
     present = {
-        s.name for s in CATALOGUE if s.requires_tls is None or s.requires_tls == config.tls.mode
+        s.name
+        for s in CATALOGUE
+        if (s.requires_tls is None or s.requires_tls == config.tls.mode)
+        and (s.requires_setting is None or config.backup.offsite is not None)
     }
     resolved = []
     for spec in CATALOGUE:

@@ -18,13 +18,63 @@ items (domain, storage) and is what the budget is checked against.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from model.base import Frozen
-from model.hostplans import HOST_PLANS, HOURS_PER_MONTH, HostPlan
+from model.hostplans import EUR_USD, HOST_PLANS, HOURS_PER_MONTH, HostPlan
 
 OPENCOST_CPU_HOURLY = 0.031611
 OPENCOST_RAM_GIB_HOURLY = 0.004237
 DEFAULT_CPU_OVERCOMMIT = 1.5
+
+
+OffsitePlanName = Literal["hetzner-object-storage", "backblaze-b2"]
+
+
+class OffsitePlan(Frozen):
+    """The object storage the off-site backups go to: a fixed monthly line of the cost report."""
+
+    name: str
+    monthly_price: float
+    currency: Literal["USD", "EUR"]
+    source: str
+    """Where the price comes from, with the date it was read."""
+
+    @property
+    def monthly_usd(self) -> float:
+        rate = EUR_USD if self.currency == "EUR" else 1.0
+        return round(self.monthly_price * rate, 2)
+
+    def item(self) -> FixedItem:
+        """The cost report's fixed line for this plan."""
+        return FixedItem(name=self.name, monthly_usd=self.monthly_usd, source=self.source)
+
+
+OFFSITE_PLANS: dict[OffsitePlanName, OffsitePlan] = {
+    # A flat base price: the repository (about 3 GiB for 100,000 stocks with 7 days of WAL and 14
+    # days of snapshots, docs/DISASTER_RECOVERY.md) is far inside the included terabyte.
+    "hetzner-object-storage": OffsitePlan(
+        name="off-site backups: Hetzner Object Storage",
+        monthly_price=4.99,
+        currency="EUR",
+        source=(
+            "https://www.hetzner.com/storage/object-storage/ : EUR 4.99/month base price, "
+            "1 TB storage and 1 TB egress included, net of VAT (read 2026-11-29)"
+        ),
+    ),
+    # Billed per GB-hour at $6/TB-month, so a 3 GiB repository costs cents; the line charges one
+    # full terabyte-month as a ceiling that needs no usage data.
+    "backblaze-b2": OffsitePlan(
+        name="off-site backups: Backblaze B2",
+        monthly_price=6.0,
+        currency="USD",
+        source=(
+            "https://www.backblaze.com/cloud-storage/pricing : $6/TB-month, first 10 GB free, "
+            "egress free up to 3x storage; charged here as one full TB (read 2026-11-29)"
+        ),
+    ),
+}
+"""Object-storage prices for the off-site copy, by the stack's `backup.offsite.plan`."""
 
 
 class ServiceLimits(Frozen):

@@ -89,7 +89,8 @@ class Names:
 
 @dataclass(frozen=True)
 class LoginRole:
-    """A login role: no superuser, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS."""
+    """A login role: no superuser, CREATEDB, CREATEROLE or BYPASSRLS; REPLICATION only when
+    `replication` says so."""
 
     key: str
     """Stable short name; the Pulumi resource is `<component>-<key>-role`."""
@@ -98,6 +99,9 @@ class LoginRole:
     """Predefined roles it is a member of (pg_monitor, pg_read_all_data)."""
     connection_limit: int = -1
     """-1: no limit."""
+    replication: bool = False
+    """REPLICATION: only the backup role, which streams WAL (pg_receivewal) and takes base backups
+    (pg_basebackup) for point-in-time recovery."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,15 @@ def privilege_model(names: Names = Names()) -> PrivilegeModel:
     roles = (
         LoginRole("owner", names.owner_role),
         LoginRole("app", names.app_role),
-        LoginRole("backup", names.backup_role, member_of=("pg_read_all_data",), connection_limit=3),
+        # Six connections: pg_dump, pg_receivewal, pg_basebackup and its WAL stream, the metrics
+        # query, and one spare for a manual run.
+        LoginRole(
+            "backup",
+            names.backup_role,
+            member_of=("pg_read_all_data",),
+            connection_limit=6,
+            replication=True,
+        ),
         LoginRole("airflow", names.airflow_role),
         LoginRole(
             "monitoring", names.monitoring_role, member_of=("pg_monitor",), connection_limit=5

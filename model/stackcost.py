@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from model.catalogue import ServiceSpec
 from model.config import StackConfig, resolve_specs
-from model.cost import CostReport, FixedItem, ServiceLimits, estimate
+from model.cost import OFFSITE_PLANS, CostReport, FixedItem, ServiceLimits, estimate
 from model.host import host_options
 from model.hostplans import HOST_PLANS
 
@@ -18,7 +18,7 @@ def service_limits(specs: Sequence[ServiceSpec]) -> list[ServiceLimits]:
 
 def fixed_items(config: StackConfig) -> list[FixedItem]:
     """What the stack bills beside its plan: the managed host's options first, then the stack's
-    fixedCosts."""
+    fixedCosts, then the off-site backup storage."""
     plan = HOST_PLANS[config.host_plan]
     return [
         *(
@@ -29,6 +29,7 @@ def fixed_items(config: StackConfig) -> list[FixedItem]:
             FixedItem(name=f.name, monthly_usd=f.monthly_usd, source=f.source)
             for f in config.fixed_costs
         ),
+        *([OFFSITE_PLANS[config.backup.offsite.plan].item()] if config.backup.offsite else []),
     ]
 
 

@@ -10,6 +10,10 @@ import math
 
 from model.catalogue import ServiceSpec
 
+PG_HBA_FILE = "/etc/postgresql/platform/pg_hba.conf"
+"""The client authentication file the catalogue ships to postgres (assets/postgres/pg_hba.conf):
+the image's own allows no replication connections from the network."""
+
 
 def postgres_flags(memory_mib: int, cpus: float) -> tuple[str, ...]:
     """PostgreSQL memory settings that fit the limit with room for connections and the OS cache.
@@ -43,6 +47,13 @@ def postgres_flags(memory_mib: int, cpus: float) -> tuple[str, ...]:
         "shared_preload_libraries=pg_stat_statements",
         "-c",
         "log_min_duration_statement=500",
+        # Point-in-time recovery: the backup container's pg_receivewal streams through a slot;
+        # if it stops for long, the server drops the slot rather than fill its disk with WAL
+        # (the WalReceiverDown alert fires long before).
+        "-c",
+        "max_slot_wal_keep_size=2GB",
+        "-c",
+        f"hba_file={PG_HBA_FILE}",
     )
 
 

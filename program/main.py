@@ -81,6 +81,12 @@ def stack_secrets(config: StackConfig, given: Mapping[str, str]) -> dict[str, st
         ]
     if config.registry is not None:
         required.append(("registryPassword", "registry is set", "<token>"))
+    if config.backup.offsite is not None:
+        required += [
+            ("offsiteEncryptionKey", "backup.offsite is set", "< key-file"),
+            ("offsiteAccessKeyId", "backup.offsite is set", "<access key>"),
+            ("offsiteSecretAccessKey", "backup.offsite is set", "<secret key>"),
+        ]
     for key, because, value in required:
         if not given.get(key):
             raise ConfigError(

@@ -274,6 +274,76 @@ def alert_rules(settings: AlertingSettings = AlertingSettings()) -> tuple[AlertR
             anchor="backuptooold",
         ),
         AlertRule(
+            name="WalReceiverDown",
+            group="backup",
+            # Absent when pitr.sh never wrote its metrics: count that as not streaming.
+            query="max(backup_wal_receiver_active) or vector(0)",
+            comparison="<",
+            threshold=1,
+            for_s=300,
+            severity="critical",
+            summary="WAL is not streaming to the backup volume",
+            description="pg_receivewal is not connected through its slot: point-in-time recovery "
+            "stops at the last streamed second, and WAL piles up on the server.",
+            anchor="walreceiverdown",
+        ),
+        AlertRule(
+            name="WalArchiveLagging",
+            group="backup",
+            query="max(backup_wal_lag_bytes)",
+            comparison=">",
+            # About one WAL segment (16 MiB): more than that unconfirmed means the stream is
+            # falling behind. Written as 16e6, which the rule file prints exactly.
+            threshold=16e6,
+            for_s=300,
+            severity="warning",
+            summary="{{ $value | humanize1024 }}B of WAL not yet streamed to the backup volume",
+            description="The WAL the server wrote and pg_receivewal has not confirmed is more "
+            "than one segment: the on-host RPO is above its minute.",
+            anchor="walarchivelagging",
+        ),
+        AlertRule(
+            name="BaseBackupTooOld",
+            group="backup",
+            query="time() - max(backup_base_last_success_timestamp_seconds)",
+            comparison=">",
+            threshold=26 * 3600,
+            for_s=600,
+            severity="critical",
+            summary="The newest base backup is {{ $value | humanizeDuration }} old",
+            description="No verified base backup for more than 26 hours: a restore replays ever "
+            "more WAL (longer RTO), and retention cannot drop old WAL.",
+            anchor="basebackuptooold",
+        ),
+        AlertRule(
+            name="OffsiteSyncTooOld",
+            group="backup",
+            query="time() - max(backup_offsite_last_success_timestamp_seconds)",
+            comparison=">",
+            threshold=20 * 60,
+            for_s=300,
+            severity="critical",
+            summary="The last off-site sync is {{ $value | humanizeDuration }} old",
+            description="The encrypted off-site copy has not been updated for 20 minutes: losing "
+            "the host now would lose more than the 15-minute off-site RPO.",
+            anchor="offsitesynctooold",
+        ),
+        AlertRule(
+            name="BackupRepositoryLarge",
+            group="backup",
+            query="max(backup_repository_size_bytes)",
+            comparison=">",
+            # 20 GB: a quarter of the smallest plan's 80 GB disk, several times the repository
+            # measured for 100,000 stocks with a week of WAL (docs/DISASTER_RECOVERY.md).
+            threshold=20e9,
+            for_s=1200,
+            severity="warning",
+            summary="The PITR repository holds {{ $value | humanize1024 }}B",
+            description="Base backups and WAL use more of the disk than planned: a write-heavy "
+            "week, or retention not running.",
+            anchor="backuprepositorylarge",
+        ),
+        AlertRule(
             name="CostOverBudget",
             group="cost",
             query="platform:budget_used_ratio",

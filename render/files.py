@@ -57,6 +57,14 @@ RENDERERS: dict[str, Renderer] = {"nginx": _nginx, "prometheus": _prometheus}
 contents."""
 
 
+def offsite_repository(config: StackConfig) -> str:
+    """restic's repository URL for the off-site copy ("" without one): s3:ENDPOINT/BUCKET/PREFIX."""
+    offsite = config.backup.offsite
+    if offsite is None:
+        return ""
+    return f"s3:{offsite.endpoint.rstrip('/')}/{offsite.bucket}/{offsite.prefix}"
+
+
 def template_context(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[str, str]:
     """Stack values the catalogue's plain env (`{name}`) and file templates (`$name`) may use."""
     # Where each host directory the stack names is mounted inside its service.
@@ -73,6 +81,12 @@ def template_context(config: StackConfig, specs: Sequence[ServiceSpec]) -> dict[
         "backup_keep_daily": str(config.backup.keep_daily),
         "backup_keep_weekly": str(config.backup.keep_weekly),
         "backup_offhost_dir": mounted.get("backup.offhostDir", ""),
+        "backup_keep_base": str(config.backup.keep_base),
+        "offsite_repository": offsite_repository(config),
+        "offsite_interval_seconds": str(
+            config.backup.offsite.interval_minutes * 60 if config.backup.offsite else 300
+        ),
+        "offsite_keep_days": str(config.backup.offsite.keep_days if config.backup.offsite else 14),
         "smtp_enabled": str(config.alerting.smtp_host is not None).lower(),
         "smtp_host": config.alerting.smtp_host or "",
         "smtp_user": config.alerting.smtp_user or "",

@@ -32,7 +32,7 @@ from tests.support.postgres import (  # noqa: E402
     start_platform_cluster,
 )
 
-SCRIPTS = ROOT / "scripts" / "backup"
+SCRIPTS = ROOT / "assets" / "backup"
 
 # The extensions exist already: the Database component creates them as the superuser.
 SCHEMA = """

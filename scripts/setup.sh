@@ -40,6 +40,8 @@ need openssl openssl
 need ip iproute2
 # cloud-init for `cloud-init schema` on the managed host's cloud-config.
 need cloud-init cloud-init
+# restic: the off-site copy's tool (assets/backup/offsite.sh), run against moto's S3 server.
+need restic restic
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian"
   $SUDO apt-get update -qq

@@ -10,6 +10,8 @@
 #   BACKUP_MAX_AGE_SECONDS a backup older than this is stale: one runs at start-up, and healthcheck.sh
 #                          reports unhealthy (default 93600 = 26 h, for the daily schedule)
 #   BACKUP_METRICS_PORT    TCP port serving GET /metrics with busybox nc (default 9188; 0 disables)
+#   PITR_ENABLED           1: also stream WAL (`pitr.sh receive`, restarted if it dies) and take a
+#                          base backup (`pitr.sh base`) after each scheduled pg_dump (default 0)
 #
 #   entrypoint.sh                 run forever (the container command)
 #   entrypoint.sh --next-run NOW  print the Unix time of the first scheduled run after NOW, then exit
@@ -40,6 +42,8 @@ fi
 for pair in "BACKUP_RETRY_SECONDS=$retry" "BACKUP_MAX_AGE_SECONDS=$max_age" "BACKUP_METRICS_PORT=$port"; do
     [[ "${pair#*=}" =~ ^[0-9]+$ ]] || die "${pair%%=*} must be a whole number, got '${pair#*=}'"
 done
+pitr="${PITR_ENABLED:-0}"
+[[ "$pitr" == 0 || "$pitr" == 1 ]] || die "PITR_ENABLED must be 0 or 1, got '$pitr'"
 
 # next_run NOW: the first scheduled time strictly after NOW (for an interval: NOW + interval).
 next_run() {
@@ -66,10 +70,13 @@ mkdir -p "$BACKUP_DIR" 2>/dev/null || true
 
 server_pid=""
 sleeper_pid=""
+receiver_pid=""
 stop() {
     log "stopping"
     [[ -z "$sleeper_pid" ]] || kill "$sleeper_pid" 2>/dev/null || true
     [[ -z "$server_pid" ]] || kill "$server_pid" 2>/dev/null || true
+    # The receiver's own loop and its pg_receivewal: its process group.
+    [[ -z "$receiver_pid" ]] || kill -- -"$receiver_pid" 2>/dev/null || kill "$receiver_pid" 2>/dev/null || true
     exit 0
 }
 trap stop TERM INT
@@ -93,6 +100,15 @@ if ((port > 0)); then
     log "serving $metrics_file at :$port/metrics"
 fi
 
+if ((pitr)); then
+    # pitr.sh receive loops by itself (reconnects, recreates its slot after a restore).
+    set -m
+    bash "$here/pitr.sh" receive &
+    receiver_pid=$!
+    set +m
+    log "streaming WAL for point-in-time recovery (pid $receiver_pid)"
+fi
+
 # Sleep in the background and wait, so TERM is handled at once instead of after the sleep ends.
 pause() {
     sleep "$1" &
@@ -102,7 +118,7 @@ pause() {
 }
 
 run_backup() {
-    if bash "$here/backup.sh"; then
+    if bash "$here/backup.sh" && { ((pitr == 0)) || bash "$here/pitr.sh" base; }; then
         return 0
     fi
     log "backup failed; next attempt in at most ${retry}s"

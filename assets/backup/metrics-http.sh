@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One HTTP/1.0 exchange on stdin/stdout, run by `nc -l -p PORT -e` for each connection:
-# GET /metrics returns BACKUP_METRICS_FILE (Prometheus text format; empty before the first success).
+# GET /metrics returns BACKUP_METRICS_FILE (Prometheus text format; empty before the first success),
+# followed by each file named in BACKUP_METRICS_EXTRA (space-separated) that exists.
 # Started as `sh script` (busybox ash has no arrays or EPOCHREALTIME): re-run under bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -uo pipefail
@@ -18,11 +19,13 @@ done
 case "$method ${target%%\?*}" in
 "GET /metrics" | "HEAD /metrics")
     body=""
-    if [[ -f "${BACKUP_METRICS_FILE:-}" ]]; then
-        # The trailing x keeps the file's final newline through command substitution.
-        body="$(cat "$BACKUP_METRICS_FILE" && printf x)"
-        body="${body%x}"
-    fi
+    for file in "${BACKUP_METRICS_FILE:-}" ${BACKUP_METRICS_EXTRA:-}; do
+        if [[ -f "$file" ]]; then
+            # The trailing x keeps the file's final newline through command substitution.
+            part="$(cat "$file" && printf x)"
+            body+="${part%x}"
+        fi
+    done
     [[ "$method" == GET ]] || body=""
     respond "200 OK" "text/plain; version=0.0.4; charset=utf-8" "$body"
     ;;

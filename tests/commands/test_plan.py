@@ -44,6 +44,7 @@ def test_plan_lists_one_shot_jobs_apart_from_the_services():
         "investment-backup-config-writer": ("backup", "config", "busybox:1.37.0"),
         "investment-certbot-config-writer": ("certbot", "config", "busybox:1.37.0"),
         "investment-nginx-config-writer": ("nginx", "config", "busybox:1.37.0"),
+        "investment-postgres-config-writer": ("postgres", "config", "busybox:1.37.0"),
         "investment-prometheus-config-writer": ("prometheus", "config", "busybox:1.37.0"),
     }
     runs = {j["container"]: j["runs"] for j in doc["jobs"]}

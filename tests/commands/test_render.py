@@ -26,12 +26,14 @@ def test_render_writes_every_artefact(tmp_path: Path, capsys, promtool) -> None:
         "backup/entrypoint.sh",
         "backup/healthcheck.sh",
         "backup/metrics-http.sh",
+        "backup/pitr.sh",
         "backup/restore.sh",
         "certbot/certbot-loop.sh",
         "grafana/alert-rules.json",
         "grafana/dashboards/cost-monitoring.json",
         "grafana/dashboards/investment-platform.json",
         "nginx/nginx.conf",
+        "postgres/pg_hba.conf",
         "prometheus/prometheus.yml",
         "prometheus/rules/alerts.yml",
         "prometheus/rules/cost.yml",
@@ -64,7 +66,7 @@ def test_rendered_files_are_what_the_program_deploys(tmp_path: Path) -> None:
     rule_names = [
         r["name"] for g in json.loads(files["grafana/alert-rules.json"]) for r in g["rules"]
     ]
-    assert len(rule_names) == 16
+    assert len(rule_names) == 21
     assert "elasticsearch" not in "".join(files.values()).lower()
 
 

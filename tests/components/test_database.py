@@ -237,21 +237,22 @@ def test_roles_are_the_models_login_roles(monitor):
         "superuser": False,
         "createDatabase": False,
         "createRole": False,
-        "replication": False,
         "bypassRowLevelSecurity": False,
         "inherit": True,
     }
-    for key, role, roles, limit in (
-        ("owner", "investment_owner", [], -1),
-        ("app", "investment_app", [], -1),
-        ("backup", "investment_backup", ["pg_read_all_data"], 3),
-        ("airflow", "airflow", [], -1),
-        ("monitoring", "postgres_exporter", ["pg_monitor"], 5),
+    # Only the backup role streams WAL and takes base backups (REPLICATION).
+    for key, role, roles, limit, replication in (
+        ("owner", "investment_owner", [], -1, False),
+        ("app", "investment_app", [], -1, False),
+        ("backup", "investment_backup", ["pg_read_all_data"], 6, True),
+        ("airflow", "airflow", [], -1, False),
+        ("monitoring", "postgres_exporter", ["pg_monitor"], 5, False),
     ):
         registration = _one(monitor, ROLE, f"db-{key}-role")
         inputs = registration.inputs
         assert {k: inputs[k] for k in expected_common} == expected_common, key
         assert (inputs["name"], inputs["roles"], inputs["connectionLimit"]) == (role, roles, limit)
+        assert inputs["replication"] is replication, key
         assert _is_secret(registration.raw["password"]), key
 
 

@@ -147,5 +147,5 @@ def test_every_config_writer_uses_the_one_pinned_writer_image():
         if r.inputs["name"] == "busybox:1.37.0"
     ]
     writers = [c for name, c in containers(result).items() if name.endswith("-config-writer")]
-    assert len(writers) == 4
+    assert len(writers) == 5
     assert all(image.urn in w.dependencies for w in writers)

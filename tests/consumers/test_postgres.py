@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from model.tuning import tuned_command
+from model.catalogue import AssetFile
+from model.tuning import PG_HBA_FILE, tuned_command
 from render.alerts import alert_rules
 from tests.consumers.conftest import PROBES, container_env, healthcheck_argv, sample, spec
 from tests.support.netns import Namespace, namespace
 from tests.support.pgnetns import NamespacedPostgres, ServerStartError, start_in_namespace
-from tests.support.tools import require_binary
+from tests.support.tools import ROOT, require_binary
 
 pytestmark = [pytest.mark.consumer, pytest.mark.netns, pytest.mark.postgres]
 
@@ -30,11 +31,20 @@ SUITE = "postgres"
 MONITORING = {"monitoring_db_role": "postgres_exporter", "monitoring_db_password": "monitor-pw"}
 
 
-def server_args() -> tuple[str, ...]:
+def container_args() -> tuple[str, ...]:
     """The container's command after `postgres` (the image's entrypoint runs `postgres ARGS`)."""
     command = tuned_command(spec("postgres"))
     assert command[0] == "postgres"
     return command[1:]
+
+
+def server_args() -> tuple[str, ...]:
+    """The container's arguments with its hba_file, which the config writer puts in the
+    container, read from the asset the catalogue ships there: PostgreSQL parses the real file."""
+    asset = ROOT / "assets" / "postgres" / "pg_hba.conf"
+    return tuple(
+        f"hba_file={asset}" if arg == f"hba_file={PG_HBA_FILE}" else arg for arg in container_args()
+    )
 
 
 def settings(args: tuple[str, ...]) -> dict[str, str]:
@@ -65,7 +75,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 def test_the_command_carries_the_limit_derived_settings() -> None:
-    assert settings(server_args()) == {
+    assert settings(container_args()) == {
         "max_connections": "40",
         "shared_buffers": "96MB",
         "effective_cache_size": "192MB",
@@ -76,7 +86,28 @@ def test_the_command_carries_the_limit_derived_settings() -> None:
         "max_parallel_workers_per_gather": "0",
         "shared_preload_libraries": "pg_stat_statements",
         "log_min_duration_statement": "500",
+        "max_slot_wal_keep_size": "2GB",
+        "hba_file": "/etc/postgresql/platform/pg_hba.conf",
     }
+    # The config writer ships that file to the postgres container, from this asset.
+    files = {f.path: f for f in spec("postgres").files if isinstance(f, AssetFile)}
+    assert spec("postgres").config_dir == "/etc/postgresql/platform"
+    assert files["pg_hba.conf"].asset == "postgres/pg_hba.conf"
+
+
+def test_the_shipped_pg_hba_conf_admits_replication_only_for_replication_roles(
+    platform: Platform,
+) -> None:
+    PROBES[SUITE] += 1
+    rules = platform.postgres.psql(
+        "SELECT type, database, user_name, coalesce(address, ''), auth_method, "
+        "coalesce(error, '') FROM pg_hba_file_rules ORDER BY line_number"
+    ).splitlines()
+    assert rules == [
+        "local|{all}|{all}||trust|",
+        "host|{replication}|{all}|all|scram-sha-256|",
+        "host|{all}|{all}|all|scram-sha-256|",
+    ]
 
 
 def test_every_setting_is_in_force_as_given_on_the_command_line(platform: Platform) -> None:
@@ -88,7 +119,9 @@ def test_every_setting_is_in_force_as_given_on_the_command_line(platform: Platfo
         ).split("|")
         # SHOW prints a plain number with its unit (500 -> 500ms) and sizes as given (96MB).
         assert shown == (value + unit if value.isdigit() and unit in ("ms", "s") else value), name
-        assert source == "command line", name
+        # PostgreSQL reports a configuration file's location given on the command line as an
+        # "override": it is read before any configuration file.
+        assert source == ("override" if name == "hba_file" else "command line"), name
 
 
 def test_pg_stat_statements_is_loaded(platform: Platform) -> None:

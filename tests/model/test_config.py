@@ -66,7 +66,7 @@ def test_override_lowers_a_limit():
             {"services": {"elasticsearch": {"cpus": 1}}},
             "Pulumi.dev.yaml: investment-platform:services: unknown service 'elasticsearch'; "
             "known services: airflow, backend, backup, cadvisor, celery_beat, celery_exporter, "
-            "celery_worker, certbot, frontend, grafana, nginx, nginx_exporter, postgres, "
+            "celery_worker, certbot, frontend, grafana, nginx, nginx_exporter, offsite, postgres, "
             "postgres_exporter, prometheus, redis, redis_exporter, statsd_exporter",
         ),
         (

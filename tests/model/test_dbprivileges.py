@@ -38,7 +38,7 @@ def test_roles_and_databases():
     assert MODEL.roles == (
         LoginRole("owner", "investment_owner"),
         LoginRole("app", "investment_app"),
-        LoginRole("backup", "investment_backup", ("pg_read_all_data",), 3),
+        LoginRole("backup", "investment_backup", ("pg_read_all_data",), 6, replication=True),
         LoginRole("airflow", "airflow"),
         LoginRole("monitoring", "postgres_exporter", ("pg_monitor",), 5),
     )
@@ -253,8 +253,8 @@ def test_provider_sql_for_a_role():
         "postgres",
         (
             "CREATE ROLE \"investment_backup\" WITH ENCRYPTED PASSWORD 'pw''1' VALID UNTIL "
-            "'infinity' CONNECTION LIMIT 3 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN "
-            "NOBYPASSRLS NOREPLICATION",
+            "'infinity' CONNECTION LIMIT 6 NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT LOGIN "
+            "NOBYPASSRLS REPLICATION",
             'GRANT "pg_read_all_data" TO "investment_backup"',
         ),
     )
@@ -504,7 +504,7 @@ def test_ownership_and_acls_are_exactly_the_model(cluster):
     assert roles == [
         ("airflow", False, False, False, False, False, -1, []),
         ("investment_app", False, False, False, False, False, -1, []),
-        ("investment_backup", False, False, False, False, False, 3, ["pg_read_all_data"]),
+        ("investment_backup", False, False, False, True, False, 6, ["pg_read_all_data"]),
         ("investment_owner", False, False, False, False, False, -1, []),
         ("postgres_exporter", False, False, False, False, False, 5, ["pg_monitor"]),
     ]

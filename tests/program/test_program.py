@@ -57,7 +57,8 @@ def jobs(result):
 
 
 def test_every_catalogue_service_has_a_container(prod, dev):
-    expected = {s.name.replace("_", "-") for s in CATALOGUE}
+    # The off-site copy runs only when the stack sets backup.offsite (neither stack file does).
+    expected = {s.name.replace("_", "-") for s in CATALOGUE if s.requires_setting is None}
     assert set(containers(prod)) == expected
     # certbot only exists with Let's Encrypt; dev serves plain HTTP.
     assert set(containers(dev)) == expected - {"certbot"}
@@ -241,7 +242,7 @@ def test_no_upload_targets_a_read_only_root_filesystem(prod, dev):
 
 def test_config_writers_fill_the_volume_the_service_mounts_read_only(prod):
     writers = {n.removesuffix("-config-writer"): w for n, w in jobs(prod).items() if "writer" in n}
-    assert set(writers) == {"nginx", "prometheus", "backup", "certbot"}
+    assert set(writers) == {"nginx", "prometheus", "backup", "certbot", "postgres"}
     for name, writer in writers.items():
         service = containers(prod)[name]
         spec = catalogue_by_name()[name]
@@ -429,6 +430,61 @@ def test_backup_job_follows_the_stack_backup_settings(prod):
     writer = jobs(prod)["backup-config-writer"]
     modes = {u["file"]: u["permissions"] for u in writer.inputs["uploads"]}
     assert modes["/staging/metrics-http.sh"] == "0755"
+
+
+OFFSITE_SECRETS = {
+    "offsiteEncryptionKey": "test-offsite-key",
+    "offsiteAccessKeyId": "test-access",
+    "offsiteSecretAccessKey": "test-secret",
+}
+
+
+def test_the_offsite_container_runs_restic_with_the_stack_settings_and_secrets(prod):
+    assert "offsite" not in containers(prod)
+    result = run_program(
+        "prod",
+        overrides={
+            "backup": {
+                "offsite": {
+                    "endpoint": "https://fsn1.your-objectstorage.com",
+                    "bucket": "acme-backups",
+                    "intervalMinutes": 10,
+                }
+            }
+        },
+        secrets=OFFSITE_SECRETS,
+    )
+    offsite = containers(result)["offsite"]
+    envs = offsite.unmasked_inputs()["envs"]
+    for entry in (
+        "RESTIC_REPOSITORY=s3:https://fsn1.your-objectstorage.com/acme-backups/pitr",
+        "RESTIC_PASSWORD=test-offsite-key",
+        "AWS_ACCESS_KEY_ID=test-access",
+        "AWS_SECRET_ACCESS_KEY=test-secret",
+        "OFFSITE_INTERVAL_SECONDS=600",
+        "PITR_DIR=/backup/pitr",
+    ):
+        assert entry in envs
+    assert offsite.inputs["envs"] == MASK
+    assert offsite.inputs["user"] == "70:70"
+    mounts = {v["containerPath"]: v.get("volumeName") for v in offsite.inputs["volumes"]}
+    assert mounts["/backup"] == "investment-backup-data"
+    backup = containers(result)["backup"].unmasked_inputs()["envs"]
+    assert "PITR_ENABLED=1" in backup
+
+
+def test_offsite_without_its_secrets_stops_before_any_resource():
+    with pytest.raises(ProgramError) as excinfo:
+        run_program(
+            "prod",
+            overrides={
+                "backup": {"offsite": {"endpoint": "https://s3.example.com", "bucket": "b-1"}}
+            },
+        )
+    assert (
+        "investment-platform:offsiteEncryptionKey: backup.offsite is set, so this secret is "
+        "required"
+    ) in str(excinfo.value)
 
 
 def test_offhost_backup_copy_mounts_the_host_directory():

@@ -194,6 +194,37 @@ CASES = (
         ({'backup_last_success_timestamp_seconds{job="backup"}': "1000x30"},),
     ),
     AlertCase(
+        "WalReceiverDown",
+        {'backup_wal_receiver_active{job="backup"}': "0x30"},
+        {},
+        ({'backup_wal_receiver_active{job="backup"}': "1x30"},),
+    ),
+    AlertCase(
+        "WalArchiveLagging",
+        {'backup_wal_lag_bytes{job="backup"}': "20000000x30"},
+        {},
+        ({'backup_wal_lag_bytes{job="backup"}': "16000000x30"},),
+    ),
+    AlertCase(
+        "BaseBackupTooOld",
+        {'backup_base_last_success_timestamp_seconds{job="backup"}': "-100000x30"},
+        {},
+        ({'backup_base_last_success_timestamp_seconds{job="backup"}': "1000x30"},),
+    ),
+    AlertCase(
+        "OffsiteSyncTooOld",
+        # At 30m a sync at -600 s is 40 minutes old; one at 1200 s is 10 minutes old.
+        {'backup_offsite_last_success_timestamp_seconds{job="backup"}': "-600x30"},
+        {},
+        ({'backup_offsite_last_success_timestamp_seconds{job="backup"}': "1200x30"},),
+    ),
+    AlertCase(
+        "BackupRepositoryLarge",
+        {'backup_repository_size_bytes{job="backup"}': "30000000000x60"},
+        {},
+        ({'backup_repository_size_bytes{job="backup"}': "3000000000x60"},),
+    ),
+    AlertCase(
         "CostOverBudget",
         # prod's estimate is $8.78 of $50; $45 of external spend projects $53.78.
         {'app_external_cost_monthly_usd{provider="market-data"}': "45x30"},
@@ -285,6 +316,11 @@ def test_issue_alerts_are_all_defined() -> None:
         "ApiHighErrorRate",
         "ApiHighLatency",
         "BackupTooOld",
+        "WalReceiverDown",
+        "WalArchiveLagging",
+        "BaseBackupTooOld",
+        "OffsiteSyncTooOld",
+        "BackupRepositoryLarge",
         "CostOverBudget",
         "CostNearBudget",
     ]
@@ -301,7 +337,7 @@ def test_rule_files_pass_promtool_check(tmp_path: Path, promtool, prod_cost_rule
     )
     result = promtool("check", "rules", str(tmp_path / "alerts.yml"), str(tmp_path / "cost.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 16 rules found" in result.stdout
+    assert "SUCCESS: 21 rules found" in result.stdout
     report = stack_cost(stack_config("prod"))
     # One estimate per service, system, idle and each fixed item, six budget and five usage rules.
     cost_rules = len(report.services) + 2 + len(report.fixed) + 6 + 5

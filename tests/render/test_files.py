@@ -84,9 +84,10 @@ def test_a_service_without_files_generates_nothing(assets: Path) -> None:
         (
             TemplateFile(path="feed.conf", template="feed/typo.conf"),
             "feed: template feed/typo.conf names no stack value 'publc_url' (known: "
-            "backup_keep_daily, backup_keep_weekly, backup_offhost_dir, backup_schedule, domain, "
-            "letsencrypt_email, public_url, smtp_enabled, smtp_from, smtp_host, smtp_user, "
-            "tls_cert_file; write $$ for a literal $)",
+            "backup_keep_base, backup_keep_daily, backup_keep_weekly, backup_offhost_dir, "
+            "backup_schedule, domain, letsencrypt_email, offsite_interval_seconds, "
+            "offsite_keep_days, offsite_repository, public_url, smtp_enabled, smtp_from, "
+            "smtp_host, smtp_user, tls_cert_file; write $$ for a literal $)",
         ),
         (
             TemplateFile(path="feed.conf", template="feed/broken.conf"),

@@ -85,7 +85,7 @@ def role_statements(role: LoginRole, password: str) -> Statement:
         "INHERIT",
         "LOGIN",
         "NOBYPASSRLS",
-        "NOREPLICATION",
+        "REPLICATION" if role.replication else "NOREPLICATION",
     ]
     name = quote_identifier(role.name)
     create = f"CREATE ROLE {name} WITH {' '.join(options)}"

@@ -53,6 +53,7 @@ def test_next_run_follows_the_schedule(run_script, schedule, now, expected):
             "BACKUP_SCHEDULE must be HH:MM (daily, UTC) or a whole number of seconds, got 'daily'",
         ),
         ({"BACKUP_METRICS_PORT": "http"}, "BACKUP_METRICS_PORT must be a whole number, got 'http'"),
+        ({"PITR_ENABLED": "yes"}, "PITR_ENABLED must be 0 or 1, got 'yes'"),
     ],
 )
 def test_entrypoint_rejects_bad_settings(run_script, env, message):
@@ -86,6 +87,31 @@ def test_metrics_handler_serves_the_metrics_file(script_env, tmp_path):
     assert response == (
         b"HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
         + f"Content-Length: {len(METRIC)}\r\nConnection: close\r\n\r\n{METRIC}".encode()
+    )
+
+
+def test_metrics_handler_appends_the_extra_files_that_exist(script_env, tmp_path):
+    """backup.prom, then pitr.sh's and the off-site container's files (BACKUP_METRICS_EXTRA); a
+    file not written yet (no off-site copy configured) is left out."""
+    metrics = tmp_path / "backup.prom"
+    metrics.write_text(METRIC)
+    pitr = tmp_path / "pitr.prom"
+    pitr.write_text("backup_wal_receiver_active 1\n")
+    env = script_env(
+        BACKUP_METRICS_FILE=str(metrics),
+        BACKUP_METRICS_EXTRA=f"{pitr} {tmp_path / 'offsite.prom'}",
+    )
+    done = subprocess.run(
+        [env["PATH"] + "/bash", str(SCRIPTS / "metrics-http.sh")],
+        input=b"GET /metrics HTTP/1.0\r\n\r\n",
+        env=env,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    body = METRIC + "backup_wal_receiver_active 1\n"
+    assert done.stdout.endswith(
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode()
     )
 
 
