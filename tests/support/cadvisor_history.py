@@ -119,6 +119,8 @@ PROFILES: dict[str, Profile | None] = {
     "nginx_exporter": Profile(memory_base=8, memory_noise=0.3, cpu_base=0.001),
     "cadvisor": Profile(memory_base=70, memory_daily=10, cpu_base=0.08, cpu_daily=0.04),
     "statsd_exporter": Profile(memory_base=12, memory_noise=0.4, cpu_base=0.002),
+    # Runs only with backup.offsite (prod does not set it): its series are there, unasked for.
+    "offsite": Profile(memory_base=40, memory_noise=2, cpu_base=0.003, cpu_noise=0.001),
 }
 """One profile per catalogue service; frontend (None) has no series at all, airflow only 12 h,
 celery_worker is OOM-killed, nginx throttled, grafana and redis idle."""
