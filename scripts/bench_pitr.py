@@ -26,9 +26,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -42,6 +40,7 @@ from tests.support.pitr import (  # noqa: E402
     PitrCluster,
     Writer,
     owned_dir,
+    s3_server,
     start_pitr_cluster,
 )
 
@@ -120,31 +119,12 @@ def crash_and_restore(c: PitrCluster, stocks: int, first: int) -> dict[str, floa
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def offsite(c: PitrCluster, stocks: int, runs: int, first: int) -> dict[str, object]:
-    port = _free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+    with s3_server() as endpoint:
         state = owned_dir(c.server, f"offsite-{uuid.uuid4().hex[:6]}")
         c.extra_env = {
             **c.extra_env,
-            "RESTIC_REPOSITORY": f"s3:http://127.0.0.1:{port}/bench-{uuid.uuid4().hex[:8]}/pitr",
+            "RESTIC_REPOSITORY": f"s3:{endpoint}/bench-{uuid.uuid4().hex[:8]}/pitr",
             "RESTIC_PASSWORD": "bench-key",
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
@@ -196,9 +176,6 @@ def offsite(c: PitrCluster, stocks: int, runs: int, first: int) -> dict[str, obj
             "rto_seconds": round(fetch + restore + start, 3),
             "rpo_bound_seconds": round(300 + summary(syncs)["p95"], 1),
         }
-    finally:
-        moto.terminate()
-        moto.wait(timeout=10)
 
 
 def bench(stocks: int, runs: int, with_offsite: bool) -> dict[str, object]:

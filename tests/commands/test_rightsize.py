@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from commands.rightsize import end_arg
-from tests.support.cadvisor_history import build_tsdb, free_port, prometheus_on
-from tests.support.tools import COPY_IGNORE, ROOT, run_command
+from tests.support.cadvisor_history import build_tsdb, prometheus_on
+from tests.support.tools import COPY_IGNORE, ROOT, free_port, run_command
 
 pytestmark = [pytest.mark.promtool]
 

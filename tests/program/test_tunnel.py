@@ -32,13 +32,7 @@ from search import migrator
 from tests.search.dataset import create_stocks_table, insert_real_stocks
 from tests.support.postgres import PostgresServer
 from tests.support.sshd import SshServer, ssh_server, write_client
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.tools import free_port
 
 
 def test_ssh_target_from_the_docker_endpoint():
@@ -163,7 +157,7 @@ def _wait_closed(port: int, timeout: float = 10) -> bool:
 def test_search_migrations_run_through_the_tunnel_which_closes_with_its_watcher(
     trusting_client, watched, postgres_server, app_database
 ):
-    local = _free_port()
+    local = free_port()
     target = parse_ssh_target(trusting_client.docker_host)
     tunnel = open_tunnel(
         target, [Forward(local, "127.0.0.1", postgres_server.port)], watch_pid=watched.pid
@@ -193,7 +187,7 @@ def test_an_unknown_host_key_is_refused(sshd, watched, tmp_path, monkeypatch):
     with pytest.raises(TunnelError) as excinfo:
         open_tunnel(
             parse_ssh_target(sshd.docker_host),
-            [Forward(_free_port(), "127.0.0.1", 5432)],
+            [Forward(free_port(), "127.0.0.1", 5432)],
             watch_pid=watched.pid,
         )
     assert str(excinfo.value).startswith("ssh to 127.0.0.1 failed: ")
@@ -232,7 +226,7 @@ def test_the_managed_hosts_pinned_key_alone_opens_the_tunnel_for_the_migrations(
     client.mkdir()
     monkeypatch.setenv("PATH", f"{write_client(client, sshd.client_key, empty)}:/usr/bin:/bin")
     pinned = pinned_host_key_options(known_hosts_line("127.0.0.1", sshd.host_public_key, sshd.port))
-    local = _free_port()
+    local = free_port()
     tunnel = open_tunnel(
         parse_ssh_target(sshd.docker_host),
         [Forward(local, "127.0.0.1", postgres_server.port)],
@@ -257,7 +251,7 @@ def test_a_pin_of_another_key_is_refused(sshd, watched, tmp_path, monkeypatch):
     with pytest.raises(TunnelError) as excinfo:
         open_tunnel(
             parse_ssh_target(sshd.docker_host),
-            [Forward(_free_port(), "127.0.0.1", 5432)],
+            [Forward(free_port(), "127.0.0.1", 5432)],
             watch_pid=watched.pid,
             ssh_options=pinned,
         )

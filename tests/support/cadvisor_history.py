@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import IO
 
 from model.catalogue import CATALOGUE, catalogue_by_name, container_name
 from render.prometheus import CADVISOR_JOB
-from tests.support.tools import require_binary
+from tests.support.tools import free_port, require_binary
 
 MIB = 1024 * 1024
 CFS_PERIOD_US = 100_000
@@ -275,13 +274,6 @@ def build_tsdb(data_dir: Path, start: int, end: int, step: int, chunk_s: int = 2
         )
         source.unlink()
     return samples
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

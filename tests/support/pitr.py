@@ -8,17 +8,21 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 
 from tests.support.postgres import PostgresServer, start_server
-from tests.support.tools import ROOT
+from tests.support.tools import ROOT, free_port
 
 PITR = ROOT / "assets" / "backup" / "pitr.sh"
 OFFSITE = ROOT / "assets" / "backup" / "offsite.sh"
@@ -300,3 +304,26 @@ def start_pitr_cluster(*, durable: bool = False) -> PitrCluster:
         bindir=image_path(server, "restic"),
         extra_env={"PITR_LOOP_SECONDS": "1"},
     )
+
+
+@contextmanager
+def s3_server(timeout_s: float = 60) -> Iterator[str]:
+    """moto's S3 API (server mode) on a free loopback port, as its own process; yields its
+    endpoint URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from model.dbprivileges import Names, PrivilegeModel, privilege_model
 from tests.support import pgprovider
+from tests.support.tools import free_port
 
 SUPERUSER = "postgres"
 PASSWORD = "test-only-password"
@@ -35,13 +35,6 @@ def find_bindir() -> Path:
     raise RuntimeError(
         "PostgreSQL server binaries not found: install Debian's postgresql (scripts/setup.sh does)"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -105,7 +98,7 @@ def start_server(base: Path | None = None, *, durable: bool = False) -> Postgres
     if run_as:
         pw = pwd.getpwnam(run_as)
         os.chown(pwfile, pw.pw_uid, pw.pw_gid)
-    port = _free_port()
+    port = free_port()
     server = PostgresServer(bindir=bindir, datadir=datadir, port=port, run_as=run_as)
     subprocess.run(
         server._cmd(

@@ -18,14 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.tools import require_binary, require_root
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.tools import free_port, require_binary, require_root
 
 
 def _keygen(path: Path) -> str:
@@ -84,7 +77,7 @@ def ssh_server(extra_config: Sequence[str] = ()) -> Iterator[SshServer]:
     host_public = _keygen(host_key)
     client_key = root / "client_ed25519"
     (root / "authorized_keys").write_text(_keygen(client_key) + "\n")
-    port = _free_port()
+    port = free_port()
     (root / "sshd_config").write_text(
         "\n".join(
             [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -63,3 +64,11 @@ def require_root(why: str) -> None:
     """Tests that create network namespaces or start sshd need root (CI runs as root)."""
     if os.geteuid() != 0:
         unavailable(f"needs root: {why}")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

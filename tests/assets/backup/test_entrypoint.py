@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.assets.backup.conftest import SCRIPTS
+from tests.support.tools import free_port
 
 METRIC = (
     "# TYPE backup_last_success_timestamp_seconds gauge\n"
@@ -176,13 +177,6 @@ def test_healthcheck_is_unhealthy_before_any_backup(run_script, backup_dir):
     assert result.stdout == (
         f"unhealthy: no successful backup recorded in {backup_dir}/backup.prom\n"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def fetch(url: str, deadline: float) -> bytes:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,41 +16,19 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 
 from tests.assets.backup.test_pitr import insert, note_time, trade_ids
-from tests.support.pitr import OFFSITE, PitrCluster, owned_dir, start_pitr_cluster
-from tests.support.tools import require_binary
+from tests.support.pitr import OFFSITE, PitrCluster, owned_dir, s3_server, start_pitr_cluster
+from tests.support.tools import free_port, require_binary
 
 pytestmark = pytest.mark.postgres
 
 KEY = "off-site-test-key"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 API on a loopback port, as its own process."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with s3_server(timeout_s=30) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -244,7 +220,7 @@ def test_a_wrong_key_is_refused_and_nothing_changes(offsite: PitrCluster) -> Non
 
 
 def test_an_unreachable_bucket_is_one_clear_line(offsite: PitrCluster) -> None:
-    repository = f"s3:http://127.0.0.1:{_free_port()}/nowhere/pitr"
+    repository = f"s3:http://127.0.0.1:{free_port()}/nowhere/pitr"
     dest = owned_dir(offsite.server, "new-host") / "pitr"
 
     for result in (
