@@ -160,9 +160,10 @@ def warn_if_domain_elsewhere(domain: str, ipv4: str) -> None:
         pulumi.log.warn(problem)
 
 
-def managed_host(config: StackConfig, specs: Sequence[ServiceSpec]) -> HostAccess | None:
-    """Create the managed host (host.mode: hetzner) and say how the platform reaches it; None for
-    an existing host, whose tunnel opens now, before any resource."""
+def reach_host(config: StackConfig, specs: Sequence[ServiceSpec]) -> HostAccess | None:
+    """Make the Docker host reachable: create the managed host (host.mode: hetzner) and say how
+    the platform reaches it, or, for an existing host, open its tunnel now, before any resource
+    (None: the platform uses dockerHost)."""
     if not config.host.managed:
         open_management_tunnel(config, specs)
         return None
@@ -202,7 +203,7 @@ def main() -> None:
     """Build the platform for the current stack and export what it is and costs."""
     config, secrets = load_stack()
     specs = resolve_specs(config)
-    access = managed_host(config, specs)
+    access = reach_host(config, specs)
     platform = Platform(
         "investment", PlatformArgs(config=config, specs=specs, secrets=secrets, access=access)
     )
