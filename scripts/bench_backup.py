@@ -200,7 +200,7 @@ def bench(stocks: int, runs: int) -> dict[str, object]:
                 "cpus": os.cpu_count(),
             }
     finally:
-        server.stop()
+        server.destroy()
 
 
 def main(argv: list[str] | None = None) -> int:

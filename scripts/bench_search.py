@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             conn.execute("CREATE DATABASE bench_search")
         print(benchmark(server.dsn("bench_search"), args.rows, args.queries, args.seed))
     finally:
-        server.stop()
+        server.destroy()
     return 0
 
 

@@ -271,7 +271,7 @@ def cluster() -> Iterator[PlatformCluster]:
             conn.execute("CREATE ROLE nobody_in_particular LOGIN PASSWORD 'nobody-pw'")
         yield cluster
     finally:
-        cluster.server.stop()
+        cluster.server.destroy()
 
 
 OK = "ok"
@@ -659,4 +659,4 @@ def test_upgrade_from_the_first_version_as_docs_search_describes():
             "must be owner of schema public"
         )
     finally:
-        server.stop()
+        server.destroy()

@@ -95,7 +95,7 @@ def platform_cluster() -> Iterator[PlatformCluster]:
     try:
         yield cluster
     finally:
-        cluster.server.stop()
+        cluster.server.destroy()
 
 
 @pytest.fixture

@@ -243,7 +243,7 @@ class PitrCluster:
 
     def close(self) -> None:
         self.stop_receiver()
-        self.server.stop()
+        self.server.destroy()
 
 
 class Writer(threading.Thread):

@@ -78,6 +78,11 @@ class PostgresServer:
             capture_output=True,
         )
 
+    def destroy(self) -> None:
+        """Stop the cluster and delete its directory (the temporary one `start_server` made)."""
+        self.stop()
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
 
 def start_server(base: Path | None = None, *, durable: bool = False) -> PostgresServer:
     """initdb a new cluster under `base` (a new temporary directory by default) and start it.
@@ -199,7 +204,7 @@ def start_platform_cluster(names: Names | None = None, *, durable: bool = False)
     try:
         cluster.provision()
     except BaseException:
-        cluster.server.stop()
+        cluster.server.destroy()
         raise
     return cluster
 

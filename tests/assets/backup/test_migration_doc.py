@@ -60,7 +60,7 @@ def old_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def reference() -> Iterator[PlatformCluster]:
         seed_platform(cluster)
         yield cluster
     finally:
-        cluster.server.stop()
+        cluster.server.destroy()
 
 
 def old_dump(server: PostgresServer, directory: Path) -> Path:
