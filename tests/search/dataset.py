@@ -1,6 +1,8 @@
 """Realistic stock data for the search tests and the benchmark.
 
 `REAL_STOCKS`: real companies, with the accents and punctuation of their legal names.
+`insert_listings(conn, n)`: up to n of the 106,143 real listings in `data/listings.csv.gz`
+(equities of 80 exchanges, then ETFs), for the benchmark's realistic dataset.
 `synthetic_stocks_sql(n)`: one INSERT ... SELECT over generate_series that adds n plausible stocks
 (a syllable-built brand, maybe a common word, a legal suffix; 4-to-5-letter tickers, GICS
 sectors and industries, descriptions of 14-24 words) in a few seconds, deterministically.
@@ -8,7 +10,15 @@ sectors and industries, descriptions of 14-24 words) in a few seconds, determini
 
 from __future__ import annotations
 
+import csv
+import gzip
+from pathlib import Path
+
 import psycopg
+
+# Real listings (scripts/extract_listings.py: FinanceDatabase's equities and ETFs, plus the
+# NASDAQ screener's NYSE, NASDAQ and NYSE American lists), equities first, then ETFs.
+LISTINGS = Path(__file__).resolve().parent / "data" / "listings.csv.gz"
 
 # The application's own table, as its migrations create it (search adds a column and indexes).
 STOCKS_TABLE_DDL = """
@@ -637,3 +647,31 @@ def insert_more_real_stocks(conn: psycopg.Connection) -> None:
     conn.cursor().executemany(
         "INSERT INTO public.stocks (ticker, name) VALUES (%s, %s)", MORE_REAL_STOCKS
     )
+
+
+def insert_listings(conn: psycopg.Connection, count: int) -> int:
+    """Add up to `count` real listings (equities first, then ETFs) whose tickers are not taken
+    yet, in the file's order; returns how many were added."""
+    with gzip.open(LISTINGS, "rt", encoding="utf-8", newline="") as handle:
+        rows = [
+            (r["ticker"], r["name"], r["sector"] or None, r["industry"] or None, r["exchange"])
+            for r in csv.DictReader(handle)
+        ]
+    conn.execute(
+        "CREATE TEMPORARY TABLE listings (ord serial, ticker text, name text, sector text,"
+        " industry text, exchange text)"
+    )
+    with conn.cursor().copy(
+        "COPY listings (ticker, name, sector, industry, exchange) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
+    added = conn.execute(
+        "INSERT INTO public.stocks (ticker, name, sector, industry, exchange)"
+        " SELECT l.ticker, l.name, l.sector, l.industry, l.exchange FROM listings AS l"
+        " WHERE NOT EXISTS (SELECT 1 FROM public.stocks AS s WHERE s.ticker = l.ticker)"
+        " ORDER BY l.ord LIMIT %s",
+        (max(count, 0),),
+    ).rowcount
+    conn.execute("DROP TABLE IF EXISTS listings")
+    return added
