@@ -24,11 +24,12 @@ def test_migrate_status_rollback_with_dsn(make_database):
     first = _db("migrate", "--dsn", dsn)
     assert (first.returncode, first.stdout, first.stderr) == (
         0,
-        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
+        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009, 0010, 0011\n"
+        "version: 0011\n",
         "",
     )
     again = _db("migrate", "--dsn", dsn)
-    assert (again.returncode, again.stdout) == (0, "already up to date\nversion: 0009\n")
+    assert (again.returncode, again.stdout) == (0, "already up to date\nversion: 0011\n")
     status = _db("status", "--dsn", dsn)
     assert status.returncode == 0
     assert [line.split()[:2] for line in status.stdout.splitlines()] == [
@@ -42,11 +43,13 @@ def test_migrate_status_rollback_with_dsn(make_database):
         ["0007", "applied"],
         ["0008", "applied"],
         ["0009", "applied"],
+        ["0010", "applied"],
+        ["0011", "applied"],
     ]
     back = _db("rollback", "--dsn", dsn, "--to", "1")
     assert (back.returncode, back.stdout) == (
         0,
-        "rolled back: 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n",
+        "rolled back: 0011, 0010, 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n",
     )
     last = _db("rollback", "--dsn", dsn)
     assert (last.returncode, last.stdout) == (0, "rolled back: 0001\n")
@@ -62,12 +65,13 @@ def test_dsn_from_pg_variables(make_database, postgres_server):
     result = _db("migrate", env=env)
     assert (result.returncode, result.stdout) == (
         0,
-        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
+        "applied: 0001, 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009, 0010, 0011\n"
+        "version: 0011\n",
     )
     # --dsn may name only the database; the rest still comes from the environment.
     partial = _db("status", "--dsn", f"dbname={name.group(1)}", env=env)
     assert partial.returncode == 0
-    assert partial.stdout.count(" applied ") == 9
+    assert partial.stdout.count(" applied ") == 11
 
 
 def test_missing_stocks_table_exits_1_with_one_line(make_database):
@@ -96,8 +100,9 @@ def test_changed_migration_exits_1(make_database):
     redo = _db("migrate", "--dsn", dsn, "--redo-changed")
     assert (redo.returncode, redo.stdout) == (
         0,
-        "rolled back changed migrations: 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n"
-        "applied: 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009\nversion: 0009\n",
+        "rolled back changed migrations: "
+        "0011, 0010, 0009, 0008, 0007, 0006, 0005, 0004, 0003, 0002\n"
+        "applied: 0002, 0003, 0004, 0005, 0006, 0007, 0008, 0009, 0010, 0011\nversion: 0011\n",
     )
 
 
@@ -113,9 +118,9 @@ def test_changed_migration_exits_1(make_database):
             'error: invalid --dsn: invalid connection option "nonsense"\n',
         ),
         (
-            ("rollback", "--dsn", "host=127.0.0.1", "--to", "10"),
-            "error: unknown migration version 10: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, "
-            "9\n",
+            ("rollback", "--dsn", "host=127.0.0.1", "--to", "12"),
+            "error: unknown migration version 12: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, "
+            "9, 10, 11\n",
         ),
     ],
 )
@@ -163,7 +168,7 @@ def test_every_action_as_the_runtime_role_is_one_line_of_the_refusal(platform):
     )
     assert _db("migrate", "--dsn", owner).returncode == 0
     assert _one_clean_line(_db("rollback", "--dsn", app)) == (
-        "error: migration 0009_typo_search (down) failed: permission denied for schema public\n"
+        "error: migration 0011_typo_ranking (down) failed: permission denied for schema public\n"
     )
 
 

@@ -74,11 +74,11 @@ def test_every_function_resolves_names_without_the_callers_search_path(search_ds
 
 
 def test_rolling_back_0005_and_0006_restores_the_old_definitions(search_dsn):
-    assert migrator.rollback(search_dsn, to_version=6) == (9, 8, 7)
+    assert migrator.rollback(search_dsn, to_version=6) == (11, 10, 9, 8, 7)
     assert _functions(search_dsn) == PINNED_0006
     assert migrator.rollback(search_dsn, to_version=4) == (6, 5)
     assert set(_functions(search_dsn).values()) == {("sql", "caller"), ("plpgsql", "caller")}
-    assert migrator.apply(search_dsn).applied == (5, 6, 7, 8, 9)
+    assert migrator.apply(search_dsn).applied == (5, 6, 7, 8, 9, 10, 11)
     assert _functions(search_dsn) == PINNED
 
 

@@ -59,6 +59,8 @@ def test_load_migrations_pairs_every_up_with_a_down():
         (7, "typo_vocabulary"),
         (8, "typo_vocabulary_backfill"),
         (9, "typo_search"),
+        (10, "full_text_fastupdate_off"),
+        (11, "typo_ranking"),
     ]
     assert [(m.up_transactional, m.down_transactional) for m in migrations] == [
         (True, True),
@@ -67,6 +69,8 @@ def test_load_migrations_pairs_every_up_with_a_down():
         (True, True),
         (True, True),
         (True, True),
+        (True, True),
+        (False, False),
         (True, True),
         (False, False),
         (True, True),
@@ -97,22 +101,22 @@ def test_migrate_applies_everything_then_twice_is_a_no_op(make_database):
     dsn = make_database()
     first = migrator.apply(dsn)
     assert first == migrator.ApplyResult(
-        applied=(1, 2, 3, 4, 5, 6, 7, 8, 9), rolled_back=(), version=9
+        applied=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), rolled_back=(), version=11
     )
     assert _indexes(dsn) == SEARCH_INDEXES
     second = migrator.apply(dsn)
-    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=9)
+    assert second == migrator.ApplyResult(applied=(), rolled_back=(), version=11)
 
 
 def test_rollback_one_then_all_then_migrate_again(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn) == (9,)
-    assert migrator.rollback(dsn, to_version=0) == (8, 7, 6, 5, 4, 3, 2, 1)
+    assert migrator.rollback(dsn) == (11,)
+    assert migrator.rollback(dsn, to_version=0) == (10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
     assert _indexes(dsn) == []
     assert not _has_column(dsn)
     assert migrator.rollback(dsn, to_version=0) == ()
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT ticker FROM search_stocks('apple')").fetchall()
     assert rows == [("AAPL",), ("APLE",)]
@@ -121,20 +125,20 @@ def test_rollback_one_then_all_then_migrate_again(make_database):
 def test_rollback_to_an_intermediate_version(make_database):
     dsn = make_database()
     migrator.apply(dsn)
-    assert migrator.rollback(dsn, to_version=2) == (9, 8, 7, 6, 5, 4, 3)
+    assert migrator.rollback(dsn, to_version=2) == (11, 10, 9, 8, 7, 6, 5, 4, 3)
     assert _indexes(dsn) == []
     assert _has_column(dsn)
-    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9, 10, 11)
 
 
 def test_rollback_to_an_unknown_version_is_refused(make_database):
     dsn = make_database()
     migrator.apply(dsn)
     with pytest.raises(UnknownVersionError) as excinfo:
-        migrator.rollback(dsn, to_version=10)
+        migrator.rollback(dsn, to_version=12)
     assert (
         str(excinfo.value)
-        == "unknown migration version 10: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        == "unknown migration version 12: known versions are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
     )
 
 
@@ -151,6 +155,8 @@ def test_status_lists_pending_then_applied(make_database):
         (7, "pending", None),
         (8, "pending", None),
         (9, "pending", None),
+        (10, "pending", None),
+        (11, "pending", None),
     ]
     assert bad == []
     migrator.apply(dsn)
@@ -167,7 +173,9 @@ def test_status_lists_pending_then_applied(make_database):
         rf"0006     applied  {stamp}  search_query_limit\n"
         rf"0007     applied  {stamp}  typo_vocabulary\n"
         rf"0008     applied  {stamp}  typo_vocabulary_backfill\n"
-        rf"0009     applied  {stamp}  typo_search",
+        rf"0009     applied  {stamp}  typo_search\n"
+        rf"0010     applied  {stamp}  full_text_fastupdate_off\n"
+        rf"0011     applied  {stamp}  typo_ranking",
         text,
     ), text
 
@@ -224,6 +232,8 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
         (7, "applied"),
         (8, "applied"),
         (9, "applied"),
+        (10, "applied"),
+        (11, "applied"),
     ]
     with pytest.raises(MigrationError) as excinfo:
         migrator.apply(dsn, migrations=changed)
@@ -233,7 +243,7 @@ def test_changed_migration_is_reported_and_refused_then_redone_on_request(make_d
     )
     result = migrator.apply(dsn, migrations=changed, redo_changed=True)
     assert result == migrator.ApplyResult(
-        applied=(4, 5, 6, 7, 8, 9), rolled_back=(9, 8, 7, 6, 5, 4), version=9
+        applied=(4, 5, 6, 7, 8, 9, 10, 11), rolled_back=(11, 10, 9, 8, 7, 6, 5, 4), version=11
     )
     rows, _ = migrator.status(dsn, migrations=changed)
     assert {r.state for r in rows} == {"applied"}
@@ -254,7 +264,7 @@ def test_invalid_index_is_reported_and_rebuilt(make_database):
     assert migrator.format_status(rows, bad).splitlines()[-1] == (
         "INVALID index stocks_name_trgm_idx: run `db migrate` to rebuild it"
     )
-    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9)
+    assert migrator.apply(dsn).applied == (3, 4, 5, 6, 7, 8, 9, 10, 11)
     assert migrator.status(dsn)[1] == []
     with psycopg.connect(dsn) as conn:
         valid = conn.execute(
@@ -327,7 +337,7 @@ def test_lock_timeout_stops_a_migration_stuck_behind_a_lock_and_records_nothing(
     )
     assert not _has_column(dsn)
     assert {r.state for r in migrator.status(dsn)[0]} == {"pending"}
-    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
+    assert migrator.apply(dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 
 
 def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platform):
@@ -338,7 +348,7 @@ def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platf
     with psycopg.connect(owner_dsn, autocommit=True) as owner:
         create_stocks_table(owner)
         insert_real_stocks(owner)
-    assert migrator.apply(owner_dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9)
+    assert migrator.apply(owner_dsn).applied == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
     with psycopg.connect(platform.dsn("investment_db", "app")) as app:
         assert app.execute("SELECT ticker FROM fuzzy_search_stocks('nestle', 1)").fetchall() == [
             ("NESN",)
@@ -350,7 +360,7 @@ def test_migrations_run_as_the_owner_role_and_the_app_role_uses_the_result(platf
         ]
         app.execute("DELETE FROM stocks WHERE ticker = 'QZRA'")
         assert app.execute("SELECT ticker FROM fuzzy_search_stocks('quorzaan')").fetchall() == []
-    assert migrator.rollback(owner_dsn, to_version=0) == (9, 8, 7, 6, 5, 4, 3, 2, 1)
+    assert migrator.rollback(owner_dsn, to_version=0) == (11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
 
 
 def test_migrations_as_the_runtime_role_are_refused_in_one_line(platform):
@@ -364,3 +374,23 @@ def test_migrations_as_the_runtime_role_are_refused_in_one_line(platform):
         "denied for schema public (the search migrations run as the owner role: CREATE on "
         "schema public, owner of stocks)"
     )
+
+
+def _gin_options(dsn: str) -> dict[str, list[str] | None]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN "
+            "('stocks_search_vector_idx', 'stocks_name_vector_idx') ORDER BY relname"
+        ).fetchall()
+    return {str(name): options for name, options in rows}
+
+
+def test_0010_turns_the_full_text_pending_lists_off_and_back_on(make_database):
+    dsn = make_database()
+    migrator.apply(dsn)
+    assert _gin_options(dsn) == {
+        "stocks_name_vector_idx": ["fastupdate=off"],
+        "stocks_search_vector_idx": ["fastupdate=off"],
+    }
+    assert migrator.rollback(dsn, to_version=9) == (11, 10)
+    assert _gin_options(dsn) == {"stocks_name_vector_idx": None, "stocks_search_vector_idx": None}

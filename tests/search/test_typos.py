@@ -1,4 +1,4 @@
-"""Migrations 0007-0009: one typo of any kind found, the vocabulary exact after every write, the
+"""Migrations 0007-0011: one typo of any kind found, the vocabulary exact after every write, the
 new functions on empty, punctuation-only and very long input, and the way back down."""
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ def test_bulk_insert_and_delete_keep_the_vocabulary_exact(search_dsn):
 
 
 def test_rolling_back_0007_to_0009_restores_0006_and_migrating_again_rebuilds(search_dsn):
-    assert migrator.rollback(search_dsn, to_version=6) == (9, 8, 7)
+    assert migrator.rollback(search_dsn, to_version=6) == (11, 10, 9, 8, 7)
     with psycopg.connect(search_dsn) as conn:
         leftovers = conn.execute(
             "SELECT count(*) FROM pg_class WHERE relname IN "
@@ -305,7 +305,7 @@ def test_rolling_back_0007_to_0009_restores_0006_and_migrating_again_rebuilds(se
     assert _fuzzy(search_dsn, "mircosoft") == ["MSFT"]
     with psycopg.connect(search_dsn, autocommit=True) as conn:
         conn.execute("INSERT INTO stocks (ticker, name) VALUES ('LATE', 'Latecomer Inc.')")
-    assert migrator.apply(search_dsn).applied == (7, 8, 9)
+    assert migrator.apply(search_dsn).applied == (7, 8, 9, 10, 11)
     assert _fuzzy(search_dsn, "mfst") == ["MSFT"]
     assert _fuzzy(search_dsn, "latecmoer") == ["LATE"]
 
@@ -324,3 +324,52 @@ def test_the_typo_pass_uses_its_indexes_at_100000_rows(large_dsn):
     assert rows[0] == ("GLE",)
     assert "Bitmap Index Scan on stocks_terms_idx" in plans
     assert "Seq Scan on stocks" not in plans
+
+
+def test_a_left_out_letter_costs_as_little_as_a_swap(search_dsn):
+    with psycopg.connect(search_dsn) as conn:
+        rows = conn.execute("SELECT term, cost FROM stocks_search_corrections('micosoft')")
+        assert rows.fetchall() == [("microsoft", Decimal("0.6"))]
+
+
+def _listings(dsn: str) -> None:
+    """One company listed four times (as on regional exchanges), another one letter away."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO stocks (ticker, name) VALUES ('O8M.BE', 'ORLA MINING'), "
+            "('O8M.DU', 'ORLA MINING'), ('OLA.TO', 'Orla Mining Ltd.'), "
+            "('ORLA', 'Orla Mining Ltd.'), ('CRL.V', 'Coral Gold Resources Ltd.'), "
+            "('GLB.BE', 'GLOBE METALS'), ('GLB.MU', 'GLOBE METALS'), "
+            "('GTC.WA', 'Globe Trade Centre S.A.'), ('GLBL', 'Globes Holdings')"
+        )
+
+
+def test_a_typo_shows_each_likely_correction_before_more_listings_of_one(search_dsn):
+    _listings(search_dsn)
+    with psycopg.connect(search_dsn) as conn:
+        rows = conn.execute("SELECT ticker, score FROM fuzzy_search_stocks('oral')").fetchall()
+    # "oral" is Coral or L'Oréal with a letter left out, or Orla with two letters swapped, all
+    # cost 0.6: one stock of each correction first (Orla's by its ticker), equal scores in
+    # ticker order; then Orla's other listings at 1/2, 1/3 and 1/4 of its score.
+    assert rows == [
+        ("CRL.V", Decimal("0.6930")),
+        ("OR", Decimal("0.6930")),
+        ("ORLA", Decimal("0.6930")),
+        ("O8M.BE", Decimal("0.3465")),
+        ("O8M.DU", Decimal("0.2310")),
+        ("OLA.TO", Decimal("0.1733")),
+    ]
+
+
+def test_every_company_with_the_word_as_typed_keeps_its_score(search_dsn):
+    _listings(search_dsn)
+    with psycopg.connect(search_dsn) as conn:
+        rows = conn.execute("SELECT ticker, score FROM fuzzy_search_stocks('globe')").fetchall()
+    # Both companies named Globe at full score; the second listing of the same name after the
+    # completion Globes (0.45 + 0.1 for one letter more).
+    assert rows == [
+        ("GLB.BE", Decimal("0.9900")),
+        ("GTC.WA", Decimal("0.9900")),
+        ("GLBL", Decimal("0.7178")),
+        ("GLB.MU", Decimal("0.4950")),
+    ]
