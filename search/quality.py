@@ -94,12 +94,17 @@ def edit(word: str, kind: str, rng: random.Random) -> str:
 @dataclass(frozen=True)
 class Query:
     """One query: its text, its class and edit kind, and the tickers of the stocks that count as
-    found (every stock the query would match exactly had it been typed without the typo)."""
+    found (every stock the query would match exactly had it been typed without the typo).
+
+    `elsewhere`: the text, one word, is itself a word of a stock that is not relevant (the typo
+    spells another company's ticker or name), so the search rightly ranks that exact match
+    first and no typo ranking can tell the two apart."""
 
     text: str
     query_class: str
     kind: str
     relevant: frozenset[str]
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,10 @@ def build_queries(
     ordered = sorted(stocks, key=lambda s: s.ticker)
     queries: list[Query] = []
 
+    def query(text: str, query_class: str, kind: str, relevant: frozenset[str]) -> Query:
+        elsewhere = bool(index.get(text, set()) - relevant) if " " not in text else False
+        return Query(text, query_class, kind, relevant, elsewhere)
+
     def distinctive(stock: Stock) -> str | None:
         for word in terms(stock.name):
             if len(word) >= 5 and word.isalpha() and len(index[word]) <= max_relevant:
@@ -165,7 +174,7 @@ def build_queries(
             for _ in range(min(per_kind, len(pick))):
                 word, relevant = rng.choice(pick)
                 text = word if kind == "exact" else edit(word, kind, rng)
-                queries.append(Query(text, query_class, kind, relevant))
+                queries.append(query(text, query_class, kind, relevant))
 
     words = [(w, frozenset(index[w])) for s in ordered if (w := distinctive(s)) is not None]
     real_words = [
@@ -207,13 +216,13 @@ def build_queries(
                     continue
                 i = rng.choice(editable)
                 typed[i] = edit(typed[i], rng.choice(EDIT_KINDS), rng)
-            queries.append(Query(" ".join(typed), "multi-word", kind, relevant))
+            queries.append(query(" ".join(typed), "multi-word", kind, relevant))
 
     long_words = [(w, r) for w, r in words if len(w) >= 5]
     for _ in range(min(per_kind, len(long_words))):
         word, relevant = rng.choice(long_words)
         cut = rng.randint(4, len(word) - 1)
-        queries.append(Query(word[:cut], "prefix", "prefix", relevant))
+        queries.append(query(word[:cut], "prefix", "prefix", relevant))
     return queries
 
 
@@ -227,6 +236,10 @@ class Recall:
     # With scores: a relevant stock scored as high as the fifth result counts too (a tie that
     # the order among equals, not the ranking, left out of the first five).
     at_5_ties: float | None = None
+    # The share of queries that spell another stock's word (Query.elsewhere), and recall@5 of
+    # the others (None when there are none).
+    elsewhere: float = 0.0
+    at_5_rest: float | None = None
 
 
 def recall(
@@ -236,12 +249,13 @@ def recall(
 ) -> list[Recall]:
     """Recall@1 and @5 per (class, kind), in the order the classes first appear: the share of
     queries with a relevant stock first, or among the first five results (tickers, best first);
-    with `scores` (each result's score, parallel to `results`), also @5 including ties."""
+    with `scores` (each result's score, parallel to `results`), also @5 including ties; and the
+    share of queries that spell another stock's word, with @5 of the rest."""
     if len(queries) != len(results):
         raise ValueError(f"{len(queries)} queries but {len(results)} result lists")
     if scores is not None and [len(r) for r in results] != [len(s) for s in scores]:
         raise ValueError("scores must have one value per result")
-    groups: dict[tuple[str, str], list[tuple[bool, bool, bool]]] = {}
+    groups: dict[tuple[str, str], list[tuple[bool, bool, bool, bool]]] = {}
     for n, (query, tickers) in enumerate(zip(queries, results, strict=True)):
         hit_1 = bool(tickers[:1]) and tickers[0] in query.relevant
         hit_5 = any(t in query.relevant for t in tickers[:5])
@@ -253,15 +267,22 @@ def recall(
                 for t, score in zip(tickers, scores[n], strict=True)
                 if score >= fifth
             )
-        groups.setdefault((query.query_class, query.kind), []).append((hit_1, hit_5, tied))
-    return [
-        Recall(
-            query_class,
-            kind,
-            len(hits),
-            sum(h1 for h1, _, _ in hits) / len(hits),
-            sum(h5 for _, h5, _ in hits) / len(hits),
-            None if scores is None else sum(t for _, _, t in hits) / len(hits),
+        groups.setdefault((query.query_class, query.kind), []).append(
+            (hit_1, hit_5, tied, query.elsewhere)
         )
-        for (query_class, kind), hits in groups.items()
-    ]
+    summaries: list[Recall] = []
+    for (query_class, kind), hits in groups.items():
+        rest = [h5 for _, h5, _, elsewhere in hits if not elsewhere]
+        summaries.append(
+            Recall(
+                query_class,
+                kind,
+                len(hits),
+                sum(h1 for h1, _, _, _ in hits) / len(hits),
+                sum(h5 for _, h5, _, _ in hits) / len(hits),
+                None if scores is None else sum(t for _, _, t, _ in hits) / len(hits),
+                sum(e for _, _, _, e in hits) / len(hits),
+                sum(rest) / len(rest) if rest else None,
+            )
+        )
+    return summaries

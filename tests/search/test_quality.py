@@ -172,8 +172,8 @@ def test_recall_at_one_and_five():
     ]
     results = [["X"], ["Z", "A", "B", "C", "Y"], ["A", "B", "C", "D", "E", "X"], []]
     assert quality.recall(queries, results) == [
-        Recall("c", "k", 3, 1 / 3, 2 / 3),
-        Recall("other", "k", 1, 0.0, 0.0),
+        Recall("c", "k", 3, 1 / 3, 2 / 3, None, 0.0, 2 / 3),
+        Recall("other", "k", 1, 0.0, 0.0, None, 0.0, 0.0),
     ]
     with pytest.raises(ValueError, match=r"^4 queries but 3 result lists$"):
         quality.recall(queries, results[:3])
@@ -184,6 +184,30 @@ def test_recall_at_five_including_ties():
     results = [["A", "B", "C", "D", "E", "X", "F"], ["A", "B", "C", "D", "E", "X"]]
     scores = [[0.9, 0.8, 0.7, 0.6, 0.5, 0.5, 0.5], [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]]
     # X is sixth both times; tied with the fifth only in the first.
-    assert quality.recall(queries, results, scores) == [Recall("c", "k", 2, 0.0, 0.0, 0.5)]
+    assert quality.recall(queries, results, scores) == [
+        Recall("c", "k", 2, 0.0, 0.0, 0.5, 0.0, 0.0)
+    ]
     with pytest.raises(ValueError, match=r"^scores must have one value per result$"):
         quality.recall(queries, results, [[0.9], [0.9]])
+
+
+def test_a_typo_that_spells_another_stocks_word_is_counted_apart():
+    # Every deletion of ABCD's ticker is another stock's ticker; no swap of it is.
+    others = [Stock(t, f"company {t.lower()}") for t in ("BCD", "ACD", "ABD", "ABC")]
+    stocks = [Stock("ABCD", "alphabet soup"), *others]
+    queries = quality.build_queries(stocks, per_kind=5, seed=11)
+    queries = [q for q in queries if "ABCD" in q.relevant]
+    kinds = {(q.query_class, q.kind): q for q in queries}
+    assert kinds[("ticker", "deletion")].elsewhere is True
+    assert kinds[("ticker", "deletion")].text in {"bcd", "acd", "abd", "abc"}
+    assert kinds[("ticker", "transposition")].elsewhere is False
+    assert kinds[("ticker", "exact")].elsewhere is False
+    assert all(not q.elsewhere for q in queries if q.query_class == "multi-word")
+
+    typo = Query("abc", "ticker", "deletion", frozenset({"ABCD"}), elsewhere=True)
+    swap = Query("bacd", "ticker", "transposition", frozenset({"ABCD"}))
+    summary = quality.recall([typo, swap], [["ABC", "X", "Y", "Z", "W", "ABCD"], ["ABCD"]])
+    assert summary == [
+        Recall("ticker", "deletion", 1, 0.0, 0.0, None, 1.0, None),
+        Recall("ticker", "transposition", 1, 1.0, 1.0, None, 0.0, 1.0),
+    ]
