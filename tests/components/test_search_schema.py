@@ -53,8 +53,10 @@ def test_migration_checksums_are_keyed_by_version():
         "0007",
         "0008",
         "0009",
+        "0010",
+        "0011",
     ]
-    assert checksums["0009"] == migrator.load_migrations()[8].checksum
+    assert checksums["0011"] == migrator.load_migrations()[10].checksum
 
 
 def test_diff_shows_a_changed_migration_as_an_update_and_a_new_database_as_a_replace():
@@ -81,12 +83,12 @@ def test_create_update_delete_on_a_real_database(make_database):
     assert created.id == f"search-schema-{props['database']}"
     assert created.outs is not None
     assert (created.outs["version"], created.outs["applied"]) == (
-        9,
-        ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"],
+        11,
+        ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011"],
     )
     updated = provider.update(created.id, created.outs, props)
     assert updated.outs is not None
-    assert (updated.outs["version"], updated.outs["applied"]) == (9, [])
+    assert (updated.outs["version"], updated.outs["applied"]) == (11, [])
     provider.delete(created.id, props)
     rows, _ = migrator.status(dsn)
     assert {r.state for r in rows} == {"pending"}

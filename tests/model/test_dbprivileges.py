@@ -634,7 +634,7 @@ def test_upgrade_from_the_first_version_as_docs_search_describes():
                 if g.key in ("tables-app", "sequences-app")
             ],
         )
-        assert migrator.apply(owner).applied == (5, 6, 7, 8, 9)
+        assert migrator.apply(owner).applied == (5, 6, 7, 8, 9, 10, 11)
 
         with psycopg.connect(server.dsn("investment_db")) as conn:
             tables = conn.execute(

@@ -153,12 +153,12 @@ def test_restore_force_of_the_application_database_keeps_owners_grants_and_revoc
     migrate = _db("migrate", env=owner_env)
     assert (migrate.returncode, migrate.stdout, migrate.stderr) == (
         0,
-        "already up to date\nversion: 0009\n",
+        "already up to date\nversion: 0011\n",
         "",
     )
     status = _db("status", env=owner_env)
     assert status.returncode == 0
-    assert status.stdout.count(" applied ") == 9
+    assert status.stdout.count(" applied ") == 11
 
 
 def test_restore_force_of_airflows_database_keeps_airflow_its_owner(seeded, run_script, backup_dir):
