@@ -6,7 +6,8 @@
 --     first, so that the first five results show the likeliest corrections side by side instead
 --     of five listings of the cheapest one; a stock whose ticker is the term comes first among
 --     its stocks; for the word as typed (cost 0) only listings of the same name are divided,
---     so every company having the word keeps its full score.
+--     so every company having the word keeps its full score; among equal scores, stocks whose
+--     whole ticker is the term first.
 -- docs/SEARCH.md has the recall before and after, per typo kind.
 SET LOCAL search_path = public, pg_temp;
 -- Load pg_trgm's library first: until it is loaded, its settings are placeholders, which
@@ -169,33 +170,44 @@ BEGIN
         -- One word to match: the stocks having each correction. The n-th stock of a correction
         -- scores 1/n of its first (a term's other listings, share classes and funds of the same
         -- name), so that the first results show the likeliest corrections side by side rather
-        -- than every listing of the cheapest one; the exact word's stocks all keep their score.
+        -- than every listing of the cheapest one; the stock whose ticker is the term is its
+        -- first. For the word as typed only listings of the same name are divided: every
+        -- company having it keeps its full score. Equal scores: a stock whose whole ticker is
+        -- its term first (a query without an exchange suffix is likelier a ticker someone
+        -- types, MRNA, than a name word, Mora, or a listing's base, M0RA.MU), then by ticker.
         -- A stock with two corrections appears once, at its best.
         RETURN QUERY
-        SELECT m.ticker::text, m.name::text, m.sector::text, m.industry::text, max(m.score)
+        SELECT b.ticker::text, b.name::text, b.sector::text, b.industry::text, b.score
         FROM (
-            SELECT s.ticker, s.name, s.sector, s.industry,
-                   round(greatest(0, 0.99 * (1 - k.cost / (2 * cardinality(words))))
-                         / s.n, 4) AS score
-            FROM unnest(corr_term, corr_cost) AS k(term, cost)
-            CROSS JOIN LATERAL (
+            SELECT DISTINCT ON (m.ticker) m.ticker, m.name, m.sector, m.industry, m.score,
+                   m.ticker_is_term
+            FROM (
                 SELECT s.ticker, s.name, s.sector, s.industry,
-                       row_number() OVER (
-                           PARTITION BY CASE WHEN k.cost = 0 THEN lower(s.name) END
-                           ORDER BY substring(lower(s.ticker) FROM '^[[:alnum:]]*') = k.term DESC,
-                                    s.ticker) AS n
-                FROM (
-                    SELECT s.ticker, s.name, s.sector, s.industry
-                    FROM public.stocks AS s
-                    WHERE public.stocks_search_terms(s.ticker, s.name)
-                          @@ quote_literal(k.term)::tsquery
-                      AND lower(s.ticker) <> ticker_query
-                    LIMIT wanted
+                       round(greatest(0, 0.99 * (1 - k.cost / (2 * cardinality(words))))
+                             / s.n, 4) AS score,
+                       lower(s.ticker) = k.term AS ticker_is_term
+                FROM unnest(corr_term, corr_cost) AS k(term, cost)
+                CROSS JOIN LATERAL (
+                    SELECT s.ticker, s.name, s.sector, s.industry,
+                           row_number() OVER (
+                               PARTITION BY CASE WHEN k.cost = 0 THEN lower(s.name) END
+                               ORDER BY
+                                   substring(lower(s.ticker) FROM '^[[:alnum:]]*') = k.term DESC,
+                                   s.ticker) AS n
+                    FROM (
+                        SELECT s.ticker, s.name, s.sector, s.industry
+                        FROM public.stocks AS s
+                        WHERE public.stocks_search_terms(s.ticker, s.name)
+                              @@ quote_literal(k.term)::tsquery
+                          AND lower(s.ticker) <> ticker_query
+                        LIMIT wanted
+                    ) AS s
                 ) AS s
-            ) AS s
-        ) AS m
-        GROUP BY m.ticker, m.name, m.sector, m.industry
-        ORDER BY max(m.score) DESC, m.ticker
+            ) AS m
+            -- Each stock at its best correction, and whether its ticker is that one's term.
+            ORDER BY m.ticker, m.score DESC, m.ticker_is_term DESC
+        ) AS b
+        ORDER BY b.score DESC, b.ticker_is_term DESC, b.ticker
         LIMIT wanted - found;
         GET DIAGNOSTICS typo_found = ROW_COUNT;
     ELSIF cardinality(groups) > 1 THEN

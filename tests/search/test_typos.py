@@ -349,12 +349,13 @@ def test_a_typo_shows_each_likely_correction_before_more_listings_of_one(search_
     with psycopg.connect(search_dsn) as conn:
         rows = conn.execute("SELECT ticker, score FROM fuzzy_search_stocks('oral')").fetchall()
     # "oral" is Coral or L'Oréal with a letter left out, or Orla with two letters swapped, all
-    # cost 0.6: one stock of each correction first (Orla's by its ticker), equal scores in
-    # ticker order; then Orla's other listings at 1/2, 1/3 and 1/4 of its score.
+    # cost 0.6: one stock of each correction first, ORLA before the others because its whole
+    # ticker is the term, then ticker order; then Orla's other listings at 1/2, 1/3 and 1/4 of
+    # its score.
     assert rows == [
+        ("ORLA", Decimal("0.6930")),
         ("CRL.V", Decimal("0.6930")),
         ("OR", Decimal("0.6930")),
-        ("ORLA", Decimal("0.6930")),
         ("O8M.BE", Decimal("0.3465")),
         ("O8M.DU", Decimal("0.2310")),
         ("OLA.TO", Decimal("0.1733")),
