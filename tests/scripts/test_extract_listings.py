@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import csv
 import gzip
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.search.dataset import LISTINGS
-from tests.support.tools import ROOT
+from tests.support.tools import load_script
 
-# scripts/ is a folder of commands, not a package: load the file as a module.
-_spec = importlib.util.spec_from_file_location(
-    "extract_listings", ROOT / "scripts" / "extract_listings.py"
-)
-assert _spec is not None
-assert _spec.loader is not None
-extract_listings = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(extract_listings)
+extract_listings = load_script("extract_listings")
 
 EQUITY_HEADER = (
     "symbol,name,summary,currency,sector,industry_group,industry,exchange,mic,market,country,"

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from render.workflows.files import infra_files
-from tests.support.tools import ROOT
+from tests.support.tools import ROOT, load_script
 
 SCRIPT = ROOT / "scripts" / "generate_workflows.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_workflows", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_check_passes_on_the_committed_tree():
@@ -33,7 +22,7 @@ def test_check_passes_on_the_committed_tree():
 
 
 def test_write_then_check_in_an_empty_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
-    module = _load()
+    module = load_script("generate_workflows")
     monkeypatch.setattr(module, "ROOT", tmp_path)
     assert module.main(["--check"]) == 1
     assert capsys.readouterr().out.splitlines() == [

@@ -9,6 +9,7 @@ failure. A developer machine without root (network namespaces) or without the Ai
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -24,6 +26,16 @@ REQUIRE_ALL = "INVESTMENT_REQUIRE_ALL_TESTS"
 ROOT = Path(__file__).resolve().parents[2]
 COPY_IGNORE = shutil.ignore_patterns(".venv", ".git", "node_modules", "*_cache", "__pycache__")
 """For shutil.copytree of the repository into a test directory: its files, not its environments."""
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/<name>.py as a fresh module: scripts/ is a folder of commands, not a package."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_command(
