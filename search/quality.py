@@ -160,7 +160,7 @@ def build_queries(
     queries: list[Query] = []
 
     def query(text: str, query_class: str, kind: str, relevant: frozenset[str]) -> Query:
-        elsewhere = bool(index.get(text, set()) - relevant) if " " not in text else False
+        elsewhere = " " not in text and bool(index.get(text, set()) - relevant)
         return Query(text, query_class, kind, relevant, elsewhere)
 
     def distinctive(stock: Stock) -> str | None:
