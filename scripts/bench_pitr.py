@@ -21,7 +21,6 @@ RTO is fetching the repository from the bucket plus the restore.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -43,12 +42,9 @@ from tests.support.pitr import (  # noqa: E402
     s3_server,
     start_pitr_cluster,
 )
+from tests.support.tools import load_script  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("bench_backup", ROOT / "scripts" / "bench_backup.py")
-if _spec is None or _spec.loader is None:
-    raise SystemExit("scripts/bench_backup.py is missing")
-bench_backup = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_backup)
+bench_backup = load_script("bench_backup")
 
 WRITE_SECONDS = 3.0
 """How long the writer commits before each crash."""
