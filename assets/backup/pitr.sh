@@ -393,9 +393,13 @@ cmd_restore() {
     reached="$(grep -E 'recovery stopping|redo done|last completed transaction' "$sock/recovery.log" | tail -n 1 || true)"
     log "recovered: ${reached:-done}"
 
+    # One clock read names both what is set aside: the replaced data directory and the repository
+    # as it was carry the same stamp, so an operator can tell which belongs to which restore.
+    local replaced_at
+    replaced_at="$(date -u -d "@$(now)" +%Y%m%dT%H%M%SZ)"
     if [[ -e "$pgdata" ]]; then
         local aside
-        aside="$pgdata.replaced-$(date -u -d "@$(now)" +%Y%m%dT%H%M%SZ)"
+        aside="$pgdata.replaced-$replaced_at"
         mv -- "$pgdata" "$aside"
         log "the replaced data directory is kept at $aside; delete it once the restore is checked"
     fi
@@ -406,7 +410,7 @@ cmd_restore() {
     # for a position the server never wrote. So the repository as it was moves to history/ (still
     # restorable with --from) and the receiver starts the live one afresh, with a base backup.
     local kept
-    kept="$repo/history/$(date -u -d "@$(now)" +%Y%m%dT%H%M%SZ)"
+    kept="$repo/history/$replaced_at"
     mkdir -p "$kept"
     mv -- "$repo/base" "$repo/wal" "$kept/"
     cp -- "$repo/system_identifier" "$kept/"

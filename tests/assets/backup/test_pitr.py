@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pitr import PitrCluster, Writer, start_pitr_cluster
+from tests.support.pitr import PitrCluster, Writer, owned_dir, start_pitr_cluster
 
 pytestmark = pytest.mark.postgres
 
@@ -43,6 +43,26 @@ def note_time() -> str:
     text = utc_text(mark)
     time.sleep(1)
     return text
+
+
+def ticking_clock(c: PitrCluster) -> str:
+    """A PATH for `c.run` on which each reading of the clock (`date -u +%s`) is one second later
+    than the last, from now on: a restore that read the clock twice for what must carry one
+    stamp then fails every time, not only when it happens to straddle a second."""
+    clock = owned_dir(c.server, "clock")
+    date = clock / "date"
+    date.write_text(
+        "#!/bin/sh\n"
+        'if [ "$*" = "-u +%s" ]; then\n'
+        f'    n=$(cat "{clock}/reads" 2>/dev/null || echo 0)\n'
+        f'    echo $((n + 1)) >"{clock}/reads"\n'
+        f"    echo $(({int(time.time())} + n))\n"
+        "else\n"
+        f'    exec "{c.bindir}/date" "$@"\n'
+        "fi\n"
+    )
+    date.chmod(0o755)
+    return f"{clock}:{c.bindir}"
 
 
 def insert(c: PitrCluster, first: int, last: int) -> None:
@@ -76,8 +96,11 @@ def test_restore_to_a_noted_time_brings_back_exactly_the_rows_written_before_it(
     cluster.wait_caught_up()
     cluster.stop_server()
     cluster.stop_receiver()
+    clock = ticking_clock(cluster)
 
-    result = cluster.run("restore", "--to", noted, "--pgdata", str(cluster.server.datadir))
+    result = cluster.run(
+        "restore", "--to", noted, "--pgdata", str(cluster.server.datadir), PATH=clock
+    )
 
     assert result.returncode == 0, result.stderr
     assert f"restored {cluster.server.datadir} to {noted} UTC from base backup" in result.stderr
