@@ -365,6 +365,7 @@ def run_program(
     except Exception as exc:
         raise ProgramError(str(exc), monitor.recorded) from exc
     finally:
+        _cancel_pending(loop)
         loop.close()
         # Leave a usable loop behind for code that calls asyncio.get_event_loop() afterwards (the
         # SDK's own mock helpers do).
@@ -372,6 +373,23 @@ def run_program(
         settings.reset_options()
     result.resources = monitor.recorded
     return result
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and settle the tasks the program left pending (applies nobody awaited, outputs of
+    a failed run), as `asyncio.run` does before it closes its loop.
+
+    Left pending on a closed loop, they are only destroyed when the garbage collector gets to
+    them, at a random point of a later test: each then logs "Task was destroyed but it is
+    pending!" and its coroutine's close raises inside `__del__`, which pytest turns into an
+    unraisable-exception failure of whatever test happened to be running.
+    """
+    pending = asyncio.all_tasks(loop)
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def struct_from_bytes(data: bytes) -> struct_pb2.Struct:
