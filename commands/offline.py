@@ -376,13 +376,13 @@ def run_program(
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
-    """Cancel and settle the tasks the program left pending (applies nobody awaited, outputs of
-    a failed run), as `asyncio.run` does before it closes its loop.
+    """Cancel and settle the tasks the program left pending, as `asyncio.run` does before it
+    closes its loop.
 
     Left pending on a closed loop, they are only destroyed when the garbage collector gets to
-    them, at a random point of a later test: each then logs "Task was destroyed but it is
-    pending!" and its coroutine's close raises inside `__del__`, which pytest turns into an
-    unraisable-exception failure of whatever test happened to be running.
+    them, at a random point of a later test: each logs "Task was destroyed but it is pending!",
+    and pytest fails whatever test happened to be running on the unraisable exceptions that come
+    with it.
     """
     pending = asyncio.all_tasks(loop)
     if not pending:
